@@ -1,0 +1,65 @@
+"""Where the project lives and what its environments and layers are called.
+
+Environment and layer names are defined once, in dbt_project.yml's `vars`, so dbt and the Python
+side read the same values. The schema of a layer in an environment is `<env>_<layer>`
+(dbt's own default for a custom schema, with the environment as the target schema).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from pathlib import Path
+
+import yaml
+
+from ingestion.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def validate_identifier(value: str, what: str) -> str:
+    """Return `value` if it is a safe lowercase SQL identifier, else raise naming `what`."""
+    if not isinstance(value, str) or not IDENTIFIER.match(value):
+        raise ConfigError(f"{what} {value!r} is not a valid identifier (lowercase letters, digits, underscores)")
+    return value
+
+
+def state_dir() -> Path:
+    """The one folder holding local state: metastore, warehouse, sample landing zone (LAKEHOUSE_HOME overrides)."""
+    return Path(os.environ.get("LAKEHOUSE_HOME") or PROJECT_ROOT / ".lakehouse").resolve()
+
+
+def jar_cache_dir() -> Path:
+    """Pinned jars, shared by every state folder of this checkout (LAKEHOUSE_JARS overrides)."""
+    return Path(os.environ.get("LAKEHOUSE_JARS") or PROJECT_ROOT / ".lakehouse" / "jars").resolve()
+
+
+@functools.cache
+def _project_vars() -> dict:
+    return yaml.safe_load((PROJECT_ROOT / "dbt_project.yml").read_text())["vars"]
+
+
+def environments() -> list[str]:
+    return list(_project_vars()["environments"])
+
+
+def layers() -> dict[str, str]:
+    return dict(_project_vars()["layers"])
+
+
+def environment() -> str:
+    """The current environment (LAKEHOUSE_ENV, default dev), refusing prod unless explicitly allowed."""
+    env = os.environ.get("LAKEHOUSE_ENV", "dev")
+    if env not in environments():
+        raise ConfigError(f"LAKEHOUSE_ENV={env!r} is not one of {environments()} (dbt_project.yml vars)")
+    if env == "prod" and os.environ.get("LAKEHOUSE_ALLOW_PROD") != "yes":
+        raise ConfigError("refusing to write to prod: set LAKEHOUSE_ALLOW_PROD=yes in the production job only")
+    return env
+
+
+def schema(layer: str, env: str | None = None) -> str:
+    """Schema of `layer` (bronze/silver/gold) in `env`: `<env>_<layer name>`."""
+    return validate_identifier(f"{env or environment()}_{layers()[layer]}", "schema")

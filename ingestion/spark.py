@@ -1,0 +1,142 @@
+"""The one place that starts Spark with Delta Lake, for ingestion and for dbt's local target alike.
+
+`spark_conf()` is pure (testable without a JVM); `get_spark()` checks Java, fetches the pinned jars
+and starts (or returns) the process-wide session. dbt-spark's `session` method calls
+`SparkSession.builder.getOrCreate()`, so running dbt in the same process after `get_spark()` makes
+dbt use exactly this session (see ingestion/dbt.py).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ingestion.errors import SetupError
+from ingestion.jars import ensure_jars
+from ingestion.project import jar_cache_dir
+
+SUPPORTED_JAVA = (17, 21)
+LOG4J = Path(__file__).with_name("log4j2.properties")
+
+
+@dataclass(frozen=True)
+class S3Settings:
+    """How to reach an S3 or S3-compatible store. Credentials default to the AWS provider chain."""
+
+    endpoint: str | None = None  # e.g. http://127.0.0.1:5000 for an S3-compatible server
+    region: str = "us-east-1"
+    path_style: bool | None = None  # default: on when an endpoint is given
+    access_key: str | None = field(default=None, repr=False)
+    secret_key: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class SparkSettings:
+    state: Path  # metastore and warehouse live here
+    jars_dir: Path = field(default_factory=jar_cache_dir)
+    s3: S3Settings | None = None  # set when any location is s3:// or s3a://
+    cores: int = field(default_factory=lambda: os.cpu_count() or 2)
+    driver_memory: str = field(default_factory=lambda: os.environ.get("LAKEHOUSE_DRIVER_MEMORY", "4g"))
+
+
+def needs_s3(*uris: str) -> bool:
+    return any(uri.startswith(("s3://", "s3a://")) for uri in uris)
+
+
+def spark_conf(settings: SparkSettings, jars: list[Path]) -> dict[str, str]:
+    """Every Spark setting the project uses, sized for a small machine."""
+    state = settings.state
+    conf = {
+        "spark.master": f"local[{settings.cores}]",
+        "spark.app.name": "lakehouse",
+        "spark.driver.memory": settings.driver_memory,
+        "spark.jars": ",".join(str(jar) for jar in jars),
+        "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+        "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+        "spark.sql.catalogImplementation": "hive",
+        "spark.sql.warehouse.dir": str(state / "warehouse"),
+        "spark.hadoop.javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={state / 'metastore_db'};create=true",
+        "spark.driver.extraJavaOptions": f"-Dderby.system.home={state} -Dlog4j.configurationFile={LOG4J}",
+        "spark.driver.host": "127.0.0.1",
+        "spark.driver.bindAddress": "127.0.0.1",
+        # A few MB to a few GB on 2 cores: few shuffle partitions, AQE coalesces the rest.
+        "spark.sql.shuffle.partitions": str(max(4, 2 * settings.cores)),
+        "spark.default.parallelism": str(max(4, 2 * settings.cores)),
+        "spark.databricks.delta.snapshotPartitions": str(max(2, settings.cores)),
+        "spark.sql.session.timeZone": "UTC",
+        # dbt-spark's session method forces this; set it here too so ingestion and dbt agree.
+        "spark.sql.ansi.enabled": "false",
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.sources.partitionOverwriteMode": "dynamic",
+    }
+    if settings.s3 is not None:
+        conf.update(_s3a_conf(settings.s3))
+    return conf
+
+
+def _s3a_conf(s3: S3Settings) -> dict[str, str]:
+    prefix = "spark.hadoop.fs.s3a."
+    conf = {
+        "spark.hadoop.fs.s3.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",  # s3:// behaves as s3a://
+        prefix + "endpoint.region": s3.region,
+        prefix + "path.style.access": str(s3.path_style if s3.path_style is not None else bool(s3.endpoint)).lower(),
+    }
+    if s3.endpoint:
+        conf[prefix + "endpoint"] = s3.endpoint
+        conf[prefix + "connection.ssl.enabled"] = str(s3.endpoint.startswith("https")).lower()
+    if s3.access_key and s3.secret_key:
+        conf[prefix + "access.key"] = s3.access_key
+        conf[prefix + "secret.key"] = s3.secret_key
+        conf[prefix + "aws.credentials.provider"] = "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider"
+    return conf
+
+
+def java_major_version() -> int:
+    """Major version of the `java` Spark will launch (JAVA_HOME first, then PATH)."""
+    java_home = os.environ.get("JAVA_HOME")
+    java = str(Path(java_home, "bin", "java")) if java_home else shutil.which("java")
+    if not java or not Path(java).exists():
+        raise SetupError(
+            "Java not found. Spark 4 needs a Java 17 or 21 runtime: install one "
+            "(e.g. `apt install openjdk-17-jre-headless`) or point JAVA_HOME at it."
+        )
+    out = subprocess.run([java, "-version"], capture_output=True, text=True, check=False).stderr
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', out)
+    if not match:
+        raise SetupError(f"could not read the Java version from `{java} -version`: {out.strip()[:200]}")
+    major = int(match.group(1))
+    return int(match.group(2)) if major == 1 else major  # "1.8.0" is Java 8
+
+
+def check_java() -> None:
+    major = java_major_version()
+    if major not in SUPPORTED_JAVA:
+        raise SetupError(
+            f"Java {major} found, but Spark 4 needs Java {' or '.join(map(str, SUPPORTED_JAVA))}. "
+            "Install one and point JAVA_HOME at it."
+        )
+
+
+def get_spark(settings: SparkSettings):
+    """Start the process-wide Spark session with Delta (or return the running one)."""
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+    check_java()
+    settings.state.mkdir(parents=True, exist_ok=True)
+    features = {"delta", "s3"} if settings.s3 is not None else {"delta"}
+    jars = ensure_jars(features, settings.jars_dir)
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # also silences the hostname warning
+    builder = SparkSession.builder
+    for key, value in spark_conf(settings, jars).items():
+        builder = builder.config(key, value)
+    spark = builder.enableHiveSupport().getOrCreate()
+    spark.sparkContext.setLogLevel(os.environ.get("LAKEHOUSE_SPARK_LOG_LEVEL", "ERROR"))
+    return spark
