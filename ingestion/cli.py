@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -15,10 +17,148 @@ from ingestion.project import jar_cache_dir, state_dir
 console = Console(stderr=True, soft_wrap=True)
 
 
-def _settings():
-    from ingestion.spark import SparkSettings
+def _settings(wait: bool = False):
+    """Spark settings for this checkout; S3A is configured when the landing zone is on S3."""
+    from ingestion.config import load_config
+    from ingestion.spark import S3Settings, SparkSettings, needs_s3
 
-    return SparkSettings(state=state_dir())
+    landing = load_config().landing
+    s3 = None
+    if needs_s3(landing.uri) or landing.s3_endpoint:
+        s3 = S3Settings(
+            endpoint=landing.s3_endpoint,
+            region=landing.s3_region,
+            access_key=os.environ.get("AWS_ACCESS_KEY_ID"),
+            secret_key=os.environ.get("AWS_SECRET_ACCESS_KEY"),
+        )
+    return SparkSettings(state=state_dir(), s3=s3, wait_for_lock=wait)
+
+
+class _StopFlag:
+    """First SIGINT/SIGTERM: finish the current batch, then stop. A second SIGINT interrupts at once."""
+
+    def __init__(self):
+        self.requested = False
+
+    def __call__(self) -> bool:
+        return self.requested
+
+    def install(self) -> None:
+        def handler(signum, frame):
+            if self.requested and signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            self.requested = True
+            console.print("[yellow]stopping after the current batch (Ctrl-C again to interrupt now)[/]")
+
+        signal.signal(signal.SIGINT, handler)
+        signal.signal(signal.SIGTERM, handler)
+
+
+def _ingestor(args, progress=None, stop=None):
+    from ingestion.config import load_config
+    from ingestion.ingest import Ingestor
+    from ingestion.spark import get_spark
+
+    config = load_config()
+    spark = get_spark(_settings(wait=getattr(args, "wait", False)))
+    kwargs = {"progress": progress} if progress else {}
+    if stop:
+        kwargs["should_stop"] = stop
+    return config, Ingestor(spark, config, **kwargs)
+
+
+def _report(results) -> int:
+    from ingestion.report import problems, summary_table
+
+    Console().print(summary_table(results))
+    for line in problems(results):
+        console.print(f"[red]not ingested[/]: {line}")
+    return 0 if all(result.ok for result in results) else 1
+
+
+def cmd_ingest_run(args: argparse.Namespace) -> int:
+    from ingestion.report import ingest_progress
+
+    stop = _StopFlag()
+    stop.install()
+    config, ingestor = _ingestor(args, stop=stop)
+    sources = config.select(args.source)
+    plans = {source.name: ingestor.plan(source) for source in sources}
+    if args.dry_run:
+        return _print_plan(plans)
+    totals = {
+        name: (
+            len(plan.to_ingest) + sum(len(files) for _, files in pending.values()),
+            sum(f.size for f in plan.to_ingest) + sum(f.size for _, files in pending.values() for f in files),
+        )
+        for name, (pending, plan) in plans.items()
+    }
+    results = []
+    with ingest_progress(console, totals) as advance:
+        ingestor.progress = advance
+        for source in sources:
+            if stop():
+                break
+            results.append(ingestor.run(source))
+    return _report(results)
+
+
+def _print_plan(plans) -> int:
+    from rich.table import Table
+
+    table = Table(title="dry run: nothing is written", title_justify="left")
+    for column in ("source", "new files", "rewritten (ingest)", "rewritten (ignored)", "MB", "unfinished batches"):
+        table.add_column(column)
+    for name, (pending, plan) in plans.items():
+        table.add_row(
+            name,
+            str(len(plan.new)),
+            str(len(plan.rewritten)),
+            str(len(plan.ignored_rewrites)),
+            f"{sum(f.size for f in plan.to_ingest) / 1024 / 1024:,.1f}",
+            ", ".join(map(str, sorted(pending))) or "-",
+        )
+    out = Console()
+    out.print(table)
+    for name, (_, plan) in plans.items():
+        for file in plan.to_ingest:
+            out.print(f"  {name}: {file.uri} ({file.size:,} bytes, modified {file.modified_at:%Y-%m-%d %H:%M:%S})")
+    return 0
+
+
+def cmd_ingest_stream(args: argparse.Namespace) -> int:
+    stop = _StopFlag()
+    stop.install()
+    config, ingestor = _ingestor(args, stop=stop)
+    sources = config.select(args.source)
+    all_ok = True
+    console.print(f"polling {', '.join(s.name for s in sources)} every {args.interval:g} s; Ctrl-C or SIGTERM stops")
+    while not stop():
+        results = [ingestor.run(source) for source in sources if not stop()]
+        if any(result.files for result in results):
+            all_ok &= _report(results) == 0
+        deadline = time.monotonic() + args.interval
+        while not stop() and time.monotonic() < deadline:
+            time.sleep(0.2)
+    return 0 if all_ok else 1
+
+
+def cmd_ingest_replay(args: argparse.Namespace) -> int:
+    config, ingestor = _ingestor(args)
+    [source] = config.select([args.source])
+    result = ingestor.replay(
+        source, names=args.file, glob=args.glob, since=_timestamp(args.since), until=_timestamp(args.until)
+    )
+    return _report([result])
+
+
+def _timestamp(text: str | None):
+    from datetime import datetime, timezone
+
+    if text is None:
+        return None
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def cmd_setup(args: argparse.Namespace) -> int:
@@ -90,6 +230,29 @@ def build_parser() -> argparse.ArgumentParser:
     lint = sub.add_parser("lint", help="sqlfluff lint of the dbt SQL (dbt templater, sparksql dialect)")
     lint.add_argument("sqlfluff_args", nargs=argparse.REMAINDER)
     lint.set_defaults(func=cmd_lint)
+
+    ingest = sub.add_parser("ingest", help="land raw files into bronze Delta tables")
+    ingest_sub = ingest.add_subparsers(dest="ingest_command", required=True)
+    for name, func, help_text in (
+        ("run", cmd_ingest_run, "ingest every new file, then stop"),
+        ("stream", cmd_ingest_stream, "keep polling for new files until SIGINT/SIGTERM"),
+    ):
+        command = ingest_sub.add_parser(name, help=help_text)
+        command.add_argument("--source", action="append", help="only this source (repeatable); default: all")
+        command.add_argument("--wait", action="store_true", help="queue behind another running process")
+        command.set_defaults(func=func)
+        if name == "run":
+            command.add_argument("--dry-run", action="store_true", help="list what would be ingested; write nothing")
+        else:
+            command.add_argument("--interval", type=float, default=30.0, help="seconds between polls (default 30)")
+    replay = ingest_sub.add_parser("replay", help="re-ingest chosen files, replacing their bronze rows")
+    replay.add_argument("--source", required=True)
+    replay.add_argument("--file", action="append", help="a file (URI, path or trailing part of it); repeatable")
+    replay.add_argument("--glob", help="files whose path matches this glob, e.g. 'day=2026-01-0[5-6]/*'")
+    replay.add_argument("--since", help="files modified at or after this ISO time")
+    replay.add_argument("--until", help="files modified before this ISO time")
+    replay.add_argument("--wait", action="store_true", help="queue behind another running process")
+    replay.set_defaults(func=cmd_ingest_replay)
 
     demo = sub.add_parser("demo", help="the main job: sample data -> bronze -> silver -> gold")
     demo.set_defaults(func=cmd_demo)

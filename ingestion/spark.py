@@ -8,10 +8,12 @@ dbt use exactly this session (see ingestion/dbt.py).
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +40,7 @@ class S3Settings:
 class SparkSettings:
     state: Path  # metastore and warehouse live here
     jars_dir: Path = field(default_factory=jar_cache_dir)
+    wait_for_lock: bool = False  # another process holds the state folder: wait (True) or stop (False)
     s3: S3Settings | None = None  # set when any location is s3:// or s3a://
     cores: int = field(default_factory=lambda: os.cpu_count() or 2)
     driver_memory: str = field(default_factory=lambda: os.environ.get("LAKEHOUSE_DRIVER_MEMORY", "4g"))
@@ -72,7 +75,8 @@ def spark_conf(settings: SparkSettings, jars: list[Path]) -> dict[str, str]:
         "spark.sql.ansi.enabled": "false",
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
-        "spark.sql.sources.partitionOverwriteMode": "dynamic",
+        # Rescuing unknown JSON keys parses records as maps; a record repeating a key must not fail the batch.
+        "spark.sql.mapKeyDedupPolicy": "LAST_WIN",
     }
     if settings.s3 is not None:
         conf.update(_s3a_conf(settings.s3))
@@ -122,6 +126,30 @@ def check_java() -> None:
         )
 
 
+_held_locks: list = []  # open lock files, held for the life of the process
+
+
+def lock_state(state: Path, wait: bool) -> None:
+    """Take the state folder for this process. The embedded Derby metastore admits one process at a time;
+    without this lock a second process would fail deep inside Hive with an obscure Derby error."""
+    state.mkdir(parents=True, exist_ok=True)
+    handle = (state / "lakehouse.lock").open("a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "unknown"
+        handle.close()
+        raise SetupError(
+            f"another lakehouse process is using {state} ({holder}); its metastore admits one process at a time. "
+            "Wait for it to finish, or pass --wait to queue behind it."
+        ) from None
+    handle.truncate(0)
+    handle.write(f"pid {os.getpid()}: {' '.join(sys.argv)[:200]}")
+    handle.flush()
+    _held_locks.append(handle)  # the kernel releases it when the process ends, even on kill -9
+
+
 def get_spark(settings: SparkSettings):
     """Start the process-wide Spark session with Delta (or return the running one)."""
     from pyspark.sql import SparkSession
@@ -130,7 +158,7 @@ def get_spark(settings: SparkSettings):
     if active is not None:
         return active
     check_java()
-    settings.state.mkdir(parents=True, exist_ok=True)
+    lock_state(settings.state, settings.wait_for_lock)
     features = {"delta", "s3"} if settings.s3 is not None else {"delta"}
     jars = ensure_jars(features, settings.jars_dir)
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # also silences the hostname warning

@@ -1,0 +1,89 @@
+"""What the user sees: a live progress bar while files are ingested, then one summary table."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ingestion.ingest import FileResult, SourceResult
+
+MB = 1024 * 1024
+
+
+@contextmanager
+def ingest_progress(console: Console, totals: dict[str, tuple[int, int]]):
+    """Yield a callback for Ingestor(progress=...). `totals` maps source -> (files, bytes) expected."""
+    progress = Progress(
+        TextColumn("[bold]{task.description:<18}"),
+        BarColumn(),
+        TextColumn("{task.fields[files]}/{task.fields[total_files]} files"),
+        DownloadColumn(),
+        TextColumn("{task.fields[rows]:>12,} rows"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+    tasks = {
+        source: progress.add_task(source, total=max(size, 1), files=0, total_files=count, rows=0)
+        for source, (count, size) in totals.items()
+    }
+
+    def advance(source: str, result: FileResult) -> None:
+        task = tasks.get(source)
+        if task is None:
+            task = tasks[source] = progress.add_task(source, total=None, files=0, total_files=0, rows=0)
+        current = progress.tasks[task]
+        progress.update(
+            task,
+            advance=result.file.size,
+            files=current.fields["files"] + 1,
+            rows=current.fields["rows"] + result.records_read,
+        )
+
+    with progress:
+        yield advance
+
+
+def summary_table(results: list[SourceResult]) -> Table:
+    table = Table(title="ingestion summary", title_justify="left")
+    for column in ("source", "files", "rows written", "rescued", "quarantined", "MB", "MB/s", "status"):
+        table.add_column(column, justify="left" if column in ("source", "status") else "right")
+    for result in results:
+        ingested = result.count("committed")
+        mb = result.bytes / MB
+        notes = []
+        if result.new_columns:
+            notes.append(f"new columns: {', '.join(result.new_columns)}")
+        if result.rescued_columns:
+            notes.append(f"unknown columns rescued: {', '.join(result.rescued_columns)}")
+        if result.recovered_batches:
+            notes.append(f"recovered batch {', '.join(map(str, result.recovered_batches))}")
+        if result.count("failed"):
+            notes.append(f"[red]{result.count('failed')} failed[/]")
+        if result.count("rewrite_ignored"):
+            notes.append(f"[yellow]{result.count('rewrite_ignored')} rewritten in place, not ingested[/]")
+        if result.error:
+            notes.append(f"[red]{result.error}[/]")
+        status = ("[green]ok[/]" if result.ok else "[red]incomplete[/]") + ("; " + "; ".join(notes) if notes else "")
+        table.add_row(
+            result.source,
+            f"{ingested:,}",
+            f"{result.total('rows_written'):,}",
+            f"{result.total('rows_rescued'):,}",
+            f"{result.total('rows_quarantined'):,}",
+            f"{mb:,.1f}",
+            f"{mb / result.seconds:,.1f}" if result.seconds and ingested else "-",
+            status,
+        )
+    return table
+
+
+def problems(results: list[SourceResult]) -> list[str]:
+    """One line per file that was not ingested, naming source, file and cause."""
+    lines = []
+    for result in results:
+        lines += [f"{result.source}: {r.error}" for r in result.files if r.status in ("failed", "rewrite_ignored")]
+    return lines
