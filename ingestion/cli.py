@@ -198,21 +198,63 @@ def cmd_lint(args: argparse.Namespace) -> int:
     return 0
 
 
+def _generate(spark, landing_uri: str, days: range, scale: float, seed: int):
+    from generator import generate, local_writer
+    from ingestion.landing import hadoop_writer
+
+    if landing_uri.startswith("file:"):
+        writer = local_writer(Path(landing_uri.removeprefix("file://").removeprefix("file:")))
+    else:
+        writer = hadoop_writer(spark, landing_uri)
+    return generate(writer, days=days, seed=seed, scale=scale)
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    """Write simulated days of raw fitness data into the landing zone."""
+    from ingestion.config import load_config
+    from ingestion.spark import get_spark
+
+    landing = load_config().landing.uri
+    spark = None if landing.startswith("file:") else get_spark(_settings())
+    days = range(args.start_day, args.start_day + args.days)
+    manifest = _generate(spark, landing, days, args.scale, args.seed)
+    total = sum(entry.bytes for day in manifest.days for entry in day.files)
+    console.print(f"wrote days {days.start}-{days.stop - 1} ({total / 1024 / 1024:,.1f} MB) to {landing}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
+    """The main job on the embedded default: land sample days, ingest them, build every dbt layer, summarize.
+    The first run lands three simulated days; each later run lands the next one (an incremental build)."""
+    from ingestion.config import load_config
     from ingestion.dbt import run_dbt
-    from ingestion.project import schema
+    from ingestion.ingest import Ingestor
+    from ingestion.landing import generated_days
+    from ingestion.report import ingest_progress, layer_summary
     from ingestion.spark import get_spark
 
     started = time.monotonic()
+    config = load_config()
     spark = get_spark(_settings())
-    bronze = schema("bronze")
-    spark.sql(f"create database if not exists {bronze}")
-    spark.range(100).selectExpr("id as event_id", "concat('event ', id) as payload").write.format("delta").mode(
-        "overwrite"
-    ).saveAsTable(f"{bronze}.smoke_events")
-    result = run_dbt(["build"])
+    done = generated_days(spark, config.landing.uri)
+    days = range(0, 3) if not done else range(max(done) + 1, max(done) + 2)
+    _generate(spark, config.landing.uri, days, scale=1.0, seed=42)
+    console.print(f"[bold]1/3 landed[/] simulated day(s) {', '.join(map(str, days))} in {config.landing.uri}")
+
+    ingestor = Ingestor(spark, config)
+    plans = {source.name: ingestor.plan(source)[1] for source in config.sources.values()}
+    totals = {name: (len(plan.to_ingest), sum(f.size for f in plan.to_ingest)) for name, plan in plans.items()}
+    with ingest_progress(console, totals) as advance:
+        ingestor.progress = advance
+        results = [ingestor.run(source) for source in config.sources.values()]
+    ingested_ok = _report(results) == 0
+    console.print("[bold]2/3 ingested[/] into bronze")
+
+    build = run_dbt(["build"])
+    console.print(f"[bold]3/3 dbt build[/] {'[green]passed[/]' if build.success else '[red]failed[/]'}")
+    layer_summary(spark, Console())
     console.print(f"demo finished in {time.monotonic() - started:.0f} s")
-    return 0 if result.success else 1
+    return 0 if build.success and ingested_ok else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -253,6 +295,13 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--until", help="files modified before this ISO time")
     replay.add_argument("--wait", action="store_true", help="queue behind another running process")
     replay.set_defaults(func=cmd_ingest_replay)
+
+    generate = sub.add_parser("generate", help="write simulated days of raw fitness data to the landing zone")
+    generate.add_argument("--days", type=int, default=3, help="how many days (default 3)")
+    generate.add_argument("--start-day", type=int, default=0, help="first simulated day (0 = 2026-01-05)")
+    generate.add_argument("--scale", type=float, default=1.0, help="volume multiplier (24 x 7 days ~ 1 GB)")
+    generate.add_argument("--seed", type=int, default=42)
+    generate.set_defaults(func=cmd_generate)
 
     demo = sub.add_parser("demo", help="the main job: sample data -> bronze -> silver -> gold")
     demo.set_defaults(func=cmd_demo)

@@ -37,7 +37,7 @@ class CsvOptions:
     header: bool = True
     delimiter: str = ","
     quote: str = '"'
-    escape: str = "\\"
+    escape: str = '"'  # RFC 4180: a quote inside a quoted field is doubled
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,13 @@ from __future__ import annotations
 import os
 import re
 import signal
+import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from urllib.parse import unquote
 
 from py4j.protocol import Py4JJavaError
 from pyspark.errors import PySparkException
@@ -90,6 +92,15 @@ def _failpoint(name: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
+def _arm_kill_timer() -> None:
+    """Crash tests set LAKEHOUSE_KILL_AFTER=<seconds> to SIGKILL the process at an arbitrary moment of a run."""
+    delay = os.environ.get("LAKEHOUSE_KILL_AFTER")
+    if delay:
+        timer = threading.Timer(float(delay), os.kill, (os.getpid(), signal.SIGKILL))
+        timer.daemon = True
+        timer.start()
+
+
 def _now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -118,6 +129,7 @@ class Ingestor:
         self.should_stop = should_stop
         self.log = TransferLog(spark, self.schema_name)
         self.history = SchemaHistory(spark, self.schema_name)
+        _arm_kill_timer()
 
     # --- public API ---------------------------------------------------------------------------------------
 
@@ -375,8 +387,8 @@ class Ingestor:
     def _evolve_from_rescued(self, source, bronze, batch_id, summary, result) -> list[str]:
         """After writing: unknown keys now sit in _rescued_data. addNewColumns turns them into columns."""
         found = list(dict.fromkeys(key for *_, keys in summary.values() for key in keys))
-        known = {name.lower() for name in bronze.data_schema().fieldNames()}
-        unknown = [key for key in found if key != RAW and key.lower() not in known]
+        known = set(bronze.data_schema().fieldNames())
+        unknown = [key for key in found if key != RAW and key not in known]  # exact: "Id" is not "id"
         if not unknown:
             return []
         if source.schema_evolution != "addNewColumns":
@@ -433,8 +445,9 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _file_named_in(exc: BaseException, files: list[FileInfo]) -> FileInfo | None:
-    text = str(exc)
+    """The file a Spark read error blames ("Encountered error while reading file ..."), if it is one of ours."""
+    text = str(exc).replace("file:///", "file:/")
     for file in files:
-        if file.uri in text or file.path in text:
+        if any(form in text for form in (file.uri, file.path, unquote(file.uri))):
             return file
     return None

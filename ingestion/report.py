@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
+from pyspark.sql import functions as F
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -87,3 +88,35 @@ def problems(results: list[SourceResult]) -> list[str]:
     for result in results:
         lines += [f"{result.source}: {r.error}" for r in result.files if r.status in ("failed", "rewrite_ignored")]
     return lines
+
+
+def layer_summary(spark, console: Console, env: str | None = None, sample_rows: int = 3) -> None:
+    """Rows per table in each layer, expectation failures per rule, and a few rows of each gold table."""
+    from ingestion.project import layers, schema
+
+    table = Table(title="lakehouse layers", title_justify="left")
+    for column in ("layer", "table", "rows"):
+        table.add_column(column, justify="right" if column == "rows" else "left")
+    gold_tables = []
+    for layer in layers():
+        name = schema(layer, env)
+        if not spark.catalog.databaseExists(name):
+            continue
+        for entry in sorted(spark.catalog.listTables(name), key=lambda t: t.name):
+            if entry.tableType == "VIEW":
+                continue
+            rows = spark.table(f"`{name}`.`{entry.name}`").count()
+            table.add_row(layer, f"{name}.{entry.name}", f"{rows:,}")
+            if layer == "gold":
+                gold_tables.append(f"`{name}`.`{entry.name}`")
+    console.print(table)
+    quarantine = f"`{schema('silver', env)}`.`expectation_results`"
+    if spark.catalog.tableExists(quarantine.replace("`", "")):
+        console.print("[bold]expectations, latest build[/]")
+        latest = spark.table(quarantine).orderBy(F.col("recorded_at").desc()).limit(1).collect()
+        if latest:
+            rows = spark.table(quarantine).where(F.col("invocation_id") == latest[0]["invocation_id"])
+            console.print(rows.drop("invocation_id").toPandas().to_string(index=False))
+    for name in gold_tables:
+        console.print(f"[bold]{name.replace('`', '')}[/] (first {sample_rows} rows)")
+        console.print(spark.table(name).limit(sample_rows).toPandas().to_string(index=False))

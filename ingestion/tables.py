@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from urllib.parse import unquote
 
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
@@ -124,7 +125,7 @@ class TransferLog:
         )
         return [
             LogEvent(
-                FileInfo(_utc(row.file_modified_at), row.file_path, row.file_size, ""),
+                FileInfo(_utc(row.file_modified_at), row.file_path, row.file_size, unquote(row.file_path)),
                 row.batch_id,
                 row.action,
                 row.status,
@@ -134,8 +135,9 @@ class TransferLog:
 
     @staticmethod
     def seen(events: list[LogEvent]) -> dict[str, dict[tuple[int, datetime], str]]:
-        """Per file URI, the status of each version (size, mtime) the log knows; committed wins over failed."""
-        rank = {"failed": 0, "started": 1, "rewrite_ignored": 2, "committed": 3}
+        """Per file URI, the status of each version (size, mtime) the log knows: its most final event
+        (a claim is superseded by failed, failed by a later commit of the same version, e.g. a replay)."""
+        rank = {"started": 0, "failed": 1, "rewrite_ignored": 2, "committed": 3}
         seen: dict[str, dict[tuple[int, datetime], str]] = defaultdict(dict)
         for event in events:
             version = (event.file.size, event.file.modified_at)
@@ -163,7 +165,7 @@ class TransferLog:
 
     @staticmethod
     def next_batch_id(events: list[LogEvent]) -> int:
-        return max((event.batch_id for event in events), default=0) + 1
+        return max((event.batch_id for event in events if event.batch_id is not None), default=0) + 1
 
     def append(self, rows: list[dict]) -> None:
         frame = self.spark.createDataFrame([_log_row(row) for row in rows], LOG_SCHEMA)

@@ -1,9 +1,10 @@
 """Shared fixtures. The whole suite runs in the `test` environment against a throwaway state folder, so it
 never touches a developer's dev data, and one Spark session (with its single-process Derby metastore)
-serves every in-process test."""
+serves every in-process test (integration/conftest.py)."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import tempfile
 from pathlib import Path
@@ -16,7 +17,8 @@ os.environ["LAKEHOUSE_HOME"] = str(_STATE)
 os.environ["LAKEHOUSE_ENV"] = "test"
 os.environ["DBT_TARGET_PATH"] = str(_STATE / "dbt-target")
 os.environ["DBT_LOG_PATH"] = str(_STATE / "dbt-logs")
-os.environ.pop("LAKEHOUSE_TARGET", None)
+for name in ("LAKEHOUSE_TARGET", "LAKEHOUSE_CONFIG", "LAKEHOUSE_LANDING_URI", "LAKEHOUSE_S3_ENDPOINT"):
+    os.environ.pop(name, None)
 
 
 @pytest.fixture(scope="session")
@@ -24,17 +26,10 @@ def state_dir() -> Path:
     return _STATE
 
 
-@pytest.fixture(scope="session")
-def spark_settings(state_dir):
-    from ingestion.spark import SparkSettings
-
-    return SparkSettings(state=state_dir)
+_names = itertools.count(1)
 
 
-@pytest.fixture(scope="session")
-def spark(spark_settings):
-    from ingestion.spark import get_spark
-
-    session = get_spark(spark_settings)
-    yield session
-    session.stop()
+@pytest.fixture
+def unique():
+    """A fresh prefix for source and table names: tests share one metastore and must not collide."""
+    return f"t{next(_names)}"

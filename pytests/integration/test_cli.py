@@ -1,0 +1,223 @@
+"""The `lakehouse` command as users run it: separate processes, each starting its own Spark, against a local
+folder and against the S3 server; plus stream shutdown, the state lock, and kill -9 at any moment."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import S3_CREDENTIALS
+from pyspark.sql import functions as F
+
+pytestmark = pytest.mark.integration
+LAKEHOUSE = [sys.executable, "-m", "ingestion.cli"]
+SCHEMA = {"id": "bigint", "name": "string"}
+
+
+class Project:
+    """A user's set-up: its own state folder (own metastore), a sources file and a landing folder."""
+
+    def __init__(self, root: Path, sources: dict, landing_uri: str | None = None, extra_env: dict | None = None):
+        self.state = root / "state"
+        self.landing = root / "landing"
+        self.landing.mkdir(parents=True)
+        self.config = root / "lakehouse.yml"
+        self.config.write_text(
+            yaml.safe_dump({"landing": {"uri": landing_uri or str(self.landing)}, "sources": sources})
+        )
+        self.env = {**os.environ, "LAKEHOUSE_HOME": str(self.state), "LAKEHOUSE_CONFIG": str(self.config)}
+        self.env.update(extra_env or {})
+
+    def lakehouse(self, *args, timeout=600, **env) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [*LAKEHOUSE, *args], env={**self.env, **env}, capture_output=True, text=True, timeout=timeout
+        )
+
+    def start(self, *args, **env) -> subprocess.Popen:
+        return subprocess.Popen(
+            [*LAKEHOUSE, *args], env={**self.env, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+
+    def write(self, relative: str, content: str | bytes) -> None:
+        path = self.landing / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content.encode() if isinstance(content, str) else content)
+
+    def delta(self, spark, table: str):
+        """Read this project's table by path: its metastore belongs to the subprocess, not to this one."""
+        return spark.read.format("delta").load(str(self.state / "warehouse" / "test_bronze.db" / table))
+
+
+def _lines(start: int, count: int, **extra) -> str:
+    return "".join(json.dumps({"id": i, "name": f"n{i}", **extra}) + "\n" for i in range(start, start + count))
+
+
+def test_run_dry_run_summary_and_exit_status(tmp_path, spark):
+    project = Project(tmp_path, {"events": {"path": "events", "format": "json", "schema": SCHEMA}})
+    project.write("events/a.json", _lines(0, 5))
+    project.write("events/b.json", _lines(5, 5) + '{"id": 10, "na\n')
+
+    dry = project.lakehouse("ingest", "run", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "a.json" in dry.stdout and "b.json" in dry.stdout and "nothing is written" in dry.stdout
+    assert not (project.state / "warehouse" / "test_bronze.db" / "events").exists()
+
+    run = project.lakehouse("ingest", "run")
+    assert run.returncode == 0, run.stderr
+    assert "ingestion summary" in run.stdout and "events" in run.stdout
+    assert project.delta(spark, "events").count() == 11
+
+    whole = gzip.compress(_lines(20, 500).encode())
+    project.write("events/c.json.gz", whole[:200])
+    failed = project.lakehouse("ingest", "run")
+    assert failed.returncode == 1
+    assert "not ingested: events: source events, file" in failed.stderr and "c.json.gz" in failed.stderr
+    assert "Traceback" not in failed.stderr
+
+
+def test_cli_against_the_s3_server(tmp_path, spark, s3_server, unique):
+    bucket = f"cli-{unique}"
+    client = s3_server.client()
+    client.create_bucket(Bucket=bucket)
+    client.put_object(Bucket=bucket, Key="raw/events/day=1/a.json", Body=_lines(0, 7).encode())
+    client.put_object(Bucket=bucket, Key="raw/events/day=2/b.json.gz", Body=gzip.compress(_lines(7, 3).encode()))
+    project = Project(
+        tmp_path,
+        {"events": {"path": "events", "format": "json", "schema": SCHEMA}},
+        landing_uri=f"s3://{bucket}/raw",
+        extra_env={**S3_CREDENTIALS, "LAKEHOUSE_S3_ENDPOINT": s3_server.endpoint},
+    )
+
+    run = project.lakehouse("ingest", "run")
+
+    assert run.returncode == 0, run.stderr
+    bronze = project.delta(spark, "events")
+    assert bronze.count() == 10
+    assert {r._source_file for r in bronze.select("_source_file").distinct().collect()} == {
+        f"s3a://{bucket}/raw/events/day=1/a.json",
+        f"s3a://{bucket}/raw/events/day=2/b.json.gz",
+    }
+    assert "testing" not in run.stdout + run.stderr  # credentials never printed
+
+
+def test_second_process_on_the_same_state_gets_a_clear_message(tmp_path):
+    project = Project(tmp_path, {"events": {"path": "events", "format": "json", "schema": SCHEMA}})
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from ingestion.spark import lock_state; "
+            "from pathlib import Path; lock_state(Path(sys.argv[1]), False); print('held', flush=True); time.sleep(60)",
+            str(project.state),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        second = project.lakehouse("ingest", "run")
+        assert second.returncode == 2
+        assert "another lakehouse process is using" in second.stderr and "--wait" in second.stderr
+        assert "Traceback" not in second.stderr
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_stream_polls_and_finishes_cleanly_on_sigterm(tmp_path, spark):
+    project = Project(tmp_path, {"events": {"path": "events", "format": "json", "schema": SCHEMA}})
+    project.write("events/a.json", _lines(0, 4))
+    stream = project.start("ingest", "stream", "--interval", "1")
+    try:
+        _wait_for(lambda: _bronze_count(project, spark) == 4, stream, "first file")
+        project.write("events/b.json", _lines(4, 6))
+        _wait_for(lambda: _bronze_count(project, spark) == 10, stream, "second file")
+    finally:
+        stream.send_signal(signal.SIGTERM)
+        _, err = stream.communicate(timeout=120)
+    assert stream.returncode == 0, err
+    log = spark.read.format("delta").load(str(project.state / "warehouse/test_bronze.db/ingestion_transfer_log"))
+    assert log.where(F.col("status") == "committed").count() == 2
+
+
+def _bronze_count(project, spark) -> int:
+    path = project.state / "warehouse" / "test_bronze.db" / "events" / "_delta_log"
+    return project.delta(spark, "events").count() if path.exists() else 0
+
+
+def _wait_for(condition, process, what, timeout=240):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"stream exited before {what}: {process.communicate()[1][-2000:]}")
+        try:
+            if condition():
+                return
+        except Exception:  # a table being created between two reads
+            pass
+        time.sleep(1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.mark.slow
+def test_kill_9_at_any_moment_loses_and_duplicates_nothing(tmp_path, spark):
+    """20 runs killed with SIGKILL, 4 at the exact steps between commits and 16 at random moments, while new
+    files keep arriving; then one clean run. Every file's rows must be in bronze exactly once."""
+    project = Project(
+        tmp_path,
+        {
+            "events": {"path": "events", "format": "json", "schema": SCHEMA, "max_files_per_batch": 2},
+            "rows": {"path": "rows", "format": "csv", "schema": SCHEMA, "max_files_per_batch": 3},
+        },
+    )
+    rng = random.Random(20261123)
+    expected: dict[str, int] = {}
+    next_id = 0
+
+    def land(count: int) -> None:
+        nonlocal next_id
+        for _ in range(count):
+            n = rng.randint(1, 40)
+            name = f"f{next_id:05d}"
+            drift = {"quality": 0.5} if next_id % 7 == 3 else {}  # now and then a new column appears
+            project.write(f"events/{name}.json", _lines(next_id * 100, n, **drift))
+            project.write(f"rows/{name}.csv", "id,name\n" + "".join(f"{next_id * 100 + i},r\n" for i in range(n)))
+            expected[f"{name}.json"] = expected[f"{name}.csv"] = n
+            next_id += 1
+
+    land(8)
+    kills = ["after-claim", "after-write", "after-add-columns", "before-commit"] + [None] * 16
+    for failpoint in kills:
+        env = {"LAKEHOUSE_FAILPOINT": failpoint} if failpoint else {"LAKEHOUSE_KILL_AFTER": f"{rng.uniform(0, 6):.2f}"}
+        run = project.lakehouse("ingest", "run", **env)
+        assert run.returncode in (0, -signal.SIGKILL), run.stderr[-3000:]
+        land(rng.randint(0, 2))
+
+    final = project.lakehouse("ingest", "run")
+    assert final.returncode == 0, final.stderr[-3000:]
+
+    for table in ("events", "rows"):
+        bronze = project.delta(spark, table)
+        per_file = {
+            r.f.rsplit("/", 1)[-1]: (r.rows, r.ids)
+            for r in bronze.groupBy(F.col("_source_file").alias("f"))
+            .agg(F.count("*").alias("rows"), F.countDistinct("id").alias("ids"))
+            .collect()
+        }
+        suffix = ".json" if table == "events" else ".csv"
+        want = {name: (n, n) for name, n in expected.items() if name.endswith(suffix)}
+        assert per_file == want  # zero lost, zero duplicated, file by file
+    log = spark.read.format("delta").load(str(project.state / "warehouse/test_bronze.db/ingestion_transfer_log"))
+    committed = (
+        log.where(F.col("status") == "committed").groupBy("file_path").agg(F.countDistinct("batch_id").alias("b"))
+    )
+    assert committed.count() == len(expected) and committed.where("b > 1").count() == 0

@@ -1,0 +1,168 @@
+"""Exactly-once, rewrites, replay, concurrency and S3: the guarantees of ingestion, on real Spark and Delta."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+
+import pytest
+from pyspark.sql import functions as F
+
+from ingestion.ingest import ConcurrentRunError, Ingestor
+from ingestion.tables import TRANSFER_LOG
+
+pytestmark = pytest.mark.integration
+SCHEMA = {"id": "bigint", "name": "string"}
+
+
+def _lines(start: int, count: int) -> str:
+    return "".join(f'{{"id": {i}, "name": "n{i}"}}\n' for i in range(start, start + count))
+
+
+def test_rerun_without_new_files_commits_nothing(lake):
+    name = lake.source("idem", schema=SCHEMA, max_files_per_batch=2)
+    for i in range(5):
+        lake.write(f"idem/{i}.json", _lines(i * 10, 10), mtime=1_000 + i)
+    first = lake.run(name)
+    assert first.ok and first.count("committed") == 5
+    assert sorted({r.batch_id for r in first.files}) == [1, 2, 3]  # 2 + 2 + 1 files
+    bronze_commits = lake.commits(lake.table(name))
+    log_commits = lake.commits(f"test_bronze.{TRANSFER_LOG}")
+
+    again = lake.run(name)
+
+    assert again.ok and again.files == []
+    assert lake.commits(lake.table(name)) == bronze_commits
+    assert lake.commits(f"test_bronze.{TRANSFER_LOG}") == log_commits
+    assert lake.bronze(name).count() == 50 and lake.bronze(name).select("id").distinct().count() == 50
+
+
+def test_new_files_only_are_ingested_next_time(lake):
+    name = lake.source("incr", schema=SCHEMA)
+    lake.write("incr/a.json", _lines(0, 3), mtime=1_000)
+    assert lake.run(name).ok
+    lake.write("incr/b.json", _lines(3, 4), mtime=2_000)
+    result = lake.run(name)
+    assert [r.file.uri.rsplit("/", 1)[-1] for r in result.files] == ["b.json"]
+    assert lake.rows_per_file(name) == {"a.json": 3, "b.json": 4}
+
+
+def test_rewrite_in_place_is_reported_once_when_overwrites_are_not_allowed(lake):
+    name = lake.source("strictrw", schema=SCHEMA)
+    lake.write("strictrw/a.json", _lines(0, 3), mtime=1_000)
+    assert lake.run(name).ok
+    lake.write("strictrw/a.json", _lines(0, 5), mtime=2_000)
+
+    result = lake.run(name)
+
+    assert not result.ok and result.count("rewrite_ignored") == 1
+    assert "allow_overwrites" in result.files[0].error
+    assert lake.bronze(name).count() == 3
+    assert lake.run(name).ok  # reported once; the next run has nothing new to say
+
+
+def test_rewrite_in_place_is_ingested_as_a_new_version_when_allowed(lake):
+    name = lake.source("extract", schema=SCHEMA, allow_overwrites=True)
+    lake.write("extract/full.json", _lines(0, 3), mtime=1_000)
+    assert lake.run(name).ok
+    lake.write("extract/full.json", _lines(0, 4), mtime=2_000)
+
+    result = lake.run(name)
+
+    assert result.ok and [r.action for r in result.files] == ["overwrite"]
+    versions = lake.bronze(name).groupBy("_file_modified_at", "_batch_id").count().orderBy("_batch_id").collect()
+    assert [(r._batch_id, r["count"]) for r in versions] == [(1, 3), (2, 4)]
+
+
+def test_replay_replaces_rows_and_is_logged(lake):
+    name = lake.source("replay", schema=SCHEMA)
+    lake.write("replay/day=1/a.json", _lines(0, 3), mtime=1_000)
+    lake.write("replay/day=2/b.json", _lines(3, 3), mtime=2_000)
+    lake.write("replay/day=3/c.json", _lines(6, 3), mtime=3_000)
+    assert lake.run(name).ok
+
+    by_name = lake.replay(name, names=["day=1/a.json"])
+    by_glob = lake.replay(name, glob="*/day=2/*")
+    by_time = lake.replay(
+        name, since=datetime.fromtimestamp(2_500, timezone.utc), until=datetime.fromtimestamp(3_500, timezone.utc)
+    )
+
+    for result, file in ((by_name, "a.json"), (by_glob, "b.json"), (by_time, "c.json")):
+        assert result.ok and [r.file.uri.rsplit("/", 1)[-1] for r in result.files] == [file]
+    assert lake.rows_per_file(name) == {"a.json": 3, "b.json": 3, "c.json": 3}  # replaced, never duplicated
+    assert lake.bronze(name).groupBy("id").count().where("count > 1").count() == 0
+    actions = lake.log(name).where(F.col("status") == "committed").groupBy("action").count().collect()
+    assert {r.action: r["count"] for r in actions} == {"ingest": 3, "replay": 3}
+    assert sorted(r._batch_id for r in lake.bronze(name).select("_batch_id").distinct().collect()) == [2, 3, 4]
+
+
+def test_replay_picks_up_corrected_content(lake):
+    name = lake.source("fix", schema=SCHEMA, allow_overwrites=False)
+    lake.write("fix/a.json", '{"id": 1, "name": "typo"}\n{"id": 2, "nam', mtime=1_000)
+    assert lake.run(name).ok
+    lake.write("fix/a.json", '{"id": 1, "name": "fixed"}\n{"id": 2, "name": "b"}\n', mtime=2_000)
+    assert lake.replay(name, names=["a.json"]).ok
+    assert sorted((r.id, r.name) for r in lake.bronze(name).collect()) == [(1, "fixed"), (2, "b")]
+
+
+def test_two_runs_of_one_batch_never_duplicate_and_a_taken_claim_is_refused(lake):
+    name = lake.source("race", schema=SCHEMA)
+    lake.write("race/a.json", _lines(0, 2))
+    source = lake.config.sources[name]
+    rival = lake.ingestor()
+    [file] = rival.plan(source)[1].to_ingest
+    started = datetime.now(timezone.utc)
+    rival._claim(source, [file], 1, "ingest", started)  # a run that claimed batch 1, then stalled (or died)
+
+    ours = Ingestor(lake.spark, lake.config)
+    result = ours.run(source)  # finds the unfinished batch and executes it
+    rival._execute(source, rival_bronze(lake, name), [file], 1, "ingest", result, claim=False)  # the rival resumes
+
+    assert ours.run_id != rival.run_id and result.recovered_batches == [1]
+    assert lake.rows_per_file(name) == {"a.json": 2}  # Delta skipped the second write of batch 1
+    lake.write("race/b.json", _lines(2, 2))
+    [new_file] = rival.plan(source)[1].to_ingest
+    rival._claim(source, [new_file], 2, "ingest", started)
+    with pytest.raises(ConcurrentRunError, match="claimed by another ingestion run"):
+        ours._claim(source, [new_file], 2, "ingest", started)
+
+
+def rival_bronze(lake, name):
+    from ingestion.tables import BronzeTable
+
+    source = lake.config.sources[name]
+    return BronzeTable(lake.spark, "test_bronze", source.table, source.name)
+
+
+def test_dry_run_plan_writes_nothing(lake):
+    name = lake.source("dry", schema=SCHEMA)
+    lake.write("dry/a.json", _lines(0, 2))
+    log_commits = lake.commits(f"test_bronze.{TRANSFER_LOG}")
+    pending, plan = lake.ingestor().plan(lake.config.sources[name])
+    assert pending == {} and [f.uri.rsplit("/", 1)[-1] for f in plan.new] == ["a.json"]
+    assert lake.commits(f"test_bronze.{TRANSFER_LOG}") == log_commits
+
+
+def test_s3_landing_through_s3a(spark, s3_server, tmp_path, unique):
+    from conftest import Lake  # the integration harness, pointed at a bucket instead of a folder
+
+    bucket = f"landing-{unique}"
+    client = s3_server.client()
+    client.create_bucket(Bucket=bucket)
+    client.put_object(Bucket=bucket, Key="events/day=1/a b.json", Body=_lines(0, 3).encode())
+    client.put_object(Bucket=bucket, Key="events/day=1/bad.json", Body=b'{"id": 9, "na\n{"id": 10}\n')
+    lake = Lake(spark, tmp_path, unique, landing_uri=f"s3://{bucket}/")
+    name = lake.source("events", schema=SCHEMA)
+
+    result = lake.run(name)
+
+    assert result.ok, result.error
+    assert lake.committed(name) == {"a%20b.json": (3, 3, 0, 0), "bad.json": (2, 1, 0, 1)}
+    assert lake.bronze(name).first()._source_file.startswith(f"s3a://{bucket}/events/day=1/")
+    time.sleep(1.1)  # S3 modification times have one-second resolution
+    client.put_object(Bucket=bucket, Key="events/day=1/bad.json", Body=b'{"id": 9}\n{"id": 10}\n')
+    rewritten = lake.run(name)
+    assert rewritten.count("rewrite_ignored") == 1
+    assert lake.replay(name, names=["bad.json"]).ok
+    assert lake.committed(name)["bad.json"] == (2, 2, 0, 0)
+    assert lake.bronze(name).count() == 5
