@@ -256,7 +256,7 @@ class Ingestor:
             F.lit(started_at).cast("timestamp").alias("_ingested_at"),
             F.lit(batch_id).cast("bigint").alias("_batch_id"),
         )
-        frame = frame.select(*self.spark.table(bronze.name).columns)  # the table's own column order
+        frame = frame.select(*bronze.columns())  # the table's own column order
         replace = [file.uri for file in files] if action == "replay" else None
         bronze.write(frame, batch_id, replace_files=replace)
 

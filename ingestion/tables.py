@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from urllib.parse import unquote
 
 from delta.tables import DeltaTable
@@ -84,21 +85,66 @@ def _ddl(schema: T.StructType) -> str:
     return ", ".join(columns)
 
 
-def ensure_table(spark: SparkSession, schema_name: str, table: str, schema: T.StructType) -> str:
-    """Create `schema_name.table` as a Delta table if needed and return its qualified name.
+@dataclass(frozen=True)
+class DeltaRef:
+    """A Delta table ingestion owns. Locally it is read and written by path (no metastore round trip on a
+    normal run: the embedded metastore costs seconds per process) and registered in the metastore once, for
+    dbt; on Databricks it is a managed table used by name."""
 
-    On the local Hive metastore the table gets an explicit location in the warehouse, so a crash between
-    Delta's first commit and the metastore registration can be repaired by simply running again.
-    """
-    if not spark.catalog.databaseExists(schema_name):
-        spark.sql(f"create database if not exists `{schema_name}`")
-    name = f"`{schema_name}`.`{table}`"
-    location = ""
-    if not spark.conf.get("spark.databricks.clusterUsageTags.clusterId", None):
+    schema_name: str
+    table: str
+    path: str | None
+
+    @classmethod
+    def of(cls, spark: SparkSession, schema_name: str, table: str) -> DeltaRef:
+        if spark.conf.get("spark.databricks.clusterUsageTags.clusterId", None):
+            return cls(schema_name, table, None)
         warehouse = spark.conf.get("spark.sql.warehouse.dir").rstrip("/")
-        location = f" location '{warehouse}/{schema_name}.db/{table}'"
-    spark.sql(f"create table if not exists {name} ({_ddl(schema)}) using delta{location}")
-    return name
+        return cls(schema_name, table, f"{warehouse}/{schema_name}.db/{table}")
+
+    @property
+    def name(self) -> str:
+        return f"`{self.schema_name}`.`{self.table}`"
+
+    @property
+    def sql(self) -> str:
+        """How SQL statements address the table."""
+        return f"delta.`{self.path}`" if self.path else self.name
+
+    def exists(self, spark: SparkSession) -> bool:
+        if self.path:
+            return DeltaTable.isDeltaTable(spark, self.path) and self._registered().exists()
+        return spark.catalog.tableExists(f"{self.schema_name}.{self.table}")
+
+    def read(self, spark: SparkSession) -> DataFrame:
+        return spark.read.format("delta").load(self.path) if self.path else spark.table(self.name)
+
+    def delta(self, spark: SparkSession) -> DeltaTable:
+        return DeltaTable.forPath(spark, self.path) if self.path else DeltaTable.forName(spark, self.name)
+
+    def save(self, writer) -> None:
+        writer.save(self.path) if self.path else writer.saveAsTable(self.name)
+
+    def create(self, spark: SparkSession, schema: T.StructType) -> None:
+        """Create the table and register it in the metastore; safe to repeat after a crash half-way."""
+        if not spark.catalog.databaseExists(self.schema_name):
+            spark.sql(f"create database if not exists `{self.schema_name}`")
+        location = f" location '{self.path}'" if self.path else ""
+        spark.sql(f"create table if not exists {self.name} ({_ddl(schema)}) using delta{location}")
+        if self.path:
+            self._registered().parent.mkdir(parents=True, exist_ok=True)
+            self._registered().touch()
+
+    def _registered(self) -> Path:
+        """Marker beside the table's files: the metastore knows this table (written after registration)."""
+        return Path(self.path.removeprefix("file:")).parent / f".{self.table}.registered"
+
+
+def ensure_table(spark: SparkSession, schema_name: str, table: str, schema: T.StructType) -> DeltaRef:
+    ref = DeltaRef.of(spark, schema_name, table)
+    if not ref.exists(spark):
+        ref.create(spark, schema)
+    return ref
 
 
 @dataclass(frozen=True)
@@ -114,11 +160,11 @@ class TransferLog:
 
     def __init__(self, spark: SparkSession, schema_name: str):
         self.spark = spark
-        self.name = ensure_table(spark, schema_name, TRANSFER_LOG, LOG_SCHEMA)
+        self.ref = ensure_table(spark, schema_name, TRANSFER_LOG, LOG_SCHEMA)
 
     def events(self, source: str) -> list[LogEvent]:
         rows = (
-            self.spark.table(self.name)
+            self.ref.read(self.spark)
             .where(F.col("source") == source)
             .select("file_path", "file_size", "file_modified_at", "batch_id", "action", "status")
             .collect()
@@ -169,7 +215,7 @@ class TransferLog:
 
     def append(self, rows: list[dict]) -> None:
         frame = self.spark.createDataFrame([_log_row(row) for row in rows], LOG_SCHEMA)
-        frame.write.format("delta").mode("append").saveAsTable(self.name)
+        self.ref.save(frame.write.format("delta").mode("append"))
 
     def claim(self, rows: list[dict], source: str, batch_id: int, run_id: str) -> bool:
         """Append a batch's 'started' rows as the only claim of (source, batch_id). Delta skips an idempotent
@@ -177,15 +223,14 @@ class TransferLog:
         nothing; it learns that it lost because no commit carries its tag. Returns whether this run won."""
         tag = f"claim {source} {batch_id} {run_id}"
         frame = self.spark.createDataFrame([_log_row(row) for row in rows], LOG_SCHEMA)
-        (
+        self.ref.save(
             frame.write.format("delta")
             .mode("append")
             .option("txnAppId", f"claim:{source}")
             .option("txnVersion", batch_id)
             .option("userMetadata", tag)
-            .saveAsTable(self.name)
         )
-        recent = DeltaTable.forName(self.spark, self.name).history(20).where(F.col("userMetadata") == tag)
+        recent = self.ref.delta(self.spark).history(20).where(F.col("userMetadata") == tag)
         return not recent.isEmpty()
 
 
@@ -203,28 +248,29 @@ class BronzeTable:
 
     def __init__(self, spark: SparkSession, schema_name: str, table: str, source: str):
         self.spark = spark
-        self.schema_name = schema_name
-        self.table = table
-        self.source = source
-        self.name = f"`{schema_name}`.`{table}`"
+        self.ref = DeltaRef.of(spark, schema_name, table)
+        self.name = f"{schema_name}.{table}"
         self.app_id = f"ingestion:{source}"
 
     def exists(self) -> bool:
-        return self.spark.catalog.tableExists(f"{self.schema_name}.{self.table}")
+        return self.ref.exists(self.spark)
 
     def create(self, data_schema: T.StructType) -> None:
-        ensure_table(self.spark, self.schema_name, self.table, T.StructType(data_schema.fields + LINEAGE_SCHEMA.fields))
+        self.ref.create(self.spark, T.StructType(data_schema.fields + LINEAGE_SCHEMA.fields))
+
+    def columns(self) -> list[str]:
+        return self.ref.read(self.spark).columns
 
     def data_schema(self) -> T.StructType:
         lineage = set(LINEAGE_SCHEMA.fieldNames())
-        return T.StructType([f for f in self.spark.table(self.name).schema.fields if f.name not in lineage])
+        return T.StructType([f for f in self.ref.read(self.spark).schema.fields if f.name not in lineage])
 
     def add_columns(self, columns: dict[str, T.DataType]) -> None:
-        existing = {name.lower() for name in self.spark.table(self.name).columns}
+        existing = {name.lower() for name in self.columns()}
         missing = {name: dtype for name, dtype in columns.items() if name.lower() not in existing}
         if missing:
             ddl = ", ".join(f"`{name}` {dtype.simpleString()}" for name, dtype in missing.items())
-            self.spark.sql(f"alter table {self.name} add columns ({ddl})")
+            self.spark.sql(f"alter table {self.ref.sql} add columns ({ddl})")
 
     def write(self, frame: DataFrame, batch_id: int, *, replace_files: list[str] | None = None) -> None:
         """Append (or, for a replay, atomically replace the rows of `replace_files`) as transaction batch_id."""
@@ -239,14 +285,14 @@ class BronzeTable:
             writer = writer.mode("overwrite").option("replaceWhere", f"_source_file in ({quoted})")
         else:
             writer = writer.mode("append")
-        writer.saveAsTable(self.name)
+        self.ref.save(writer)
 
     def batch_summary(self, batch_id: int) -> dict[str, tuple[int, int, int, list[str]]]:
         """Per source file of the batch, in one scan: rows written, rescued, quarantined, and the keys found
         in its rescued data (where unknown columns show up)."""
         rescued_keys = F.map_keys(F.from_json("_rescued_data", T.MapType(T.StringType(), T.StringType())))
         rows = (
-            self.spark.table(self.name)
+            self.ref.read(self.spark)
             .where(F.col("_batch_id") == batch_id)
             .groupBy("_source_file")
             .agg(
@@ -266,7 +312,7 @@ class BronzeTable:
         assignments = ", ".join(f"`{name}` = coalesce(`{name}`, {as_map}['{name}'])" for name in columns)
         remaining = f"map_filter({as_map}, (k, v) -> not array_contains(array({names}), k))"
         self.spark.sql(
-            f"update {self.name} set {assignments}, "
+            f"update {self.ref.sql} set {assignments}, "
             f"_rescued_data = case when size({remaining}) > 0 then to_json({remaining}) end "
             f"where _batch_id = {int(batch_id)} and _rescued_data is not null"
         )
@@ -275,11 +321,10 @@ class BronzeTable:
 class SchemaHistory:
     def __init__(self, spark: SparkSession, schema_name: str):
         self.spark = spark
-        self.name = ensure_table(spark, schema_name, SCHEMA_HISTORY, SCHEMA_HISTORY_SCHEMA)
+        self.ref = ensure_table(spark, schema_name, SCHEMA_HISTORY, SCHEMA_HISTORY_SCHEMA)
 
     def record(self, source: str, table: str, change: str, columns: list[str], schema: T.StructType, batch_id):
-        version = self.spark.table(self.name).where(F.col("source") == source).count()
+        version = self.ref.read(self.spark).where(F.col("source") == source).count()
         row = (source, table, version, change, columns, _ddl(schema), batch_id, datetime.now().astimezone())
-        self.spark.createDataFrame([row], SCHEMA_HISTORY_SCHEMA).write.format("delta").mode("append").saveAsTable(
-            self.name
-        )
+        frame = self.spark.createDataFrame([row], SCHEMA_HISTORY_SCHEMA)
+        self.ref.save(frame.write.format("delta").mode("append"))
