@@ -110,13 +110,18 @@ def layer_summary(spark, console: Console, env: str | None = None, sample_rows: 
             if layer == "gold":
                 gold_tables.append(f"`{name}`.`{entry.name}`")
     console.print(table)
-    quarantine = f"`{schema('silver', env)}`.`expectation_results`"
-    if spark.catalog.tableExists(quarantine.replace("`", "")):
-        console.print("[bold]expectations, latest build[/]")
-        latest = spark.table(quarantine).orderBy(F.col("recorded_at").desc()).limit(1).collect()
+    results = f"{schema('silver', env)}.expectation_results"
+    if spark.catalog.tableExists(results):
+        latest = spark.table(results).orderBy(F.col("recorded_at").desc()).limit(1).collect()
         if latest:
-            rows = spark.table(quarantine).where(F.col("invocation_id") == latest[0]["invocation_id"])
-            console.print(rows.drop("invocation_id").toPandas().to_string(index=False))
+            console.print("[bold]expectations of the latest build[/] (dropped rows are in expectation_quarantine)")
+            rows = (
+                spark.table(results)
+                .where(F.col("invocation_id") == latest[0]["invocation_id"])
+                .select("model_name", "rule_name", "action", "rows_checked", "rows_failed", "outcome")
+                .orderBy("model_name", "rule_name")
+            )
+            console.print(rows.toPandas().to_string(index=False))
     for name in gold_tables:
         console.print(f"[bold]{name.replace('`', '')}[/] (first {sample_rows} rows)")
         console.print(spark.table(name).limit(sample_rows).toPandas().to_string(index=False))

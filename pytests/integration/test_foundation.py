@@ -1,5 +1,5 @@
-"""The foundation end to end: the shared Spark factory writes bronze, dbt reads it as a source and builds an
-incremental Delta model with tests, and bad set-up gets a one-line message instead of a stack trace."""
+"""The foundation: environments are guarded, and bad set-up gets a one-line message instead of a stack trace.
+(The bronze -> dbt source -> incremental Delta model chain is proven by test_pipeline.py on the real models.)"""
 
 from __future__ import annotations
 
@@ -15,31 +15,10 @@ pytestmark = pytest.mark.integration
 LAKEHOUSE = [sys.executable, "-m", "ingestion.cli"]
 
 
-def _write_bronze(spark, start: int, end: int) -> None:
-    spark.sql("create database if not exists test_bronze")
-    spark.range(start, end).selectExpr("id as event_id", "concat('event ', id) as payload").write.format("delta").mode(
-        "append"
-    ).saveAsTable("test_bronze.smoke_events")
-
-
-def test_bronze_to_incremental_delta_model(spark):
-    _write_bronze(spark, 0, 10)
-    assert run_dbt(["build", "--select", "stg_smoke__events"]).success
-    detail = spark.sql("describe detail test_silver.stg_smoke__events").first()
-    assert detail.format == "delta"
-
-    _write_bronze(spark, 10, 15)
-    result = run_dbt(["build", "--select", "stg_smoke__events"])
-    assert result.success
-    assert spark.table("test_silver.stg_smoke__events").count() == 15
-    history = spark.sql("describe history test_silver.stg_smoke__events").collect()
-    assert history[0].operation == "MERGE"  # the second build merged, it did not rebuild
-
-
 def test_prod_is_refused_without_the_production_switch(spark, monkeypatch):
     monkeypatch.setenv("LAKEHOUSE_ENV", "prod")
     monkeypatch.delenv("LAKEHOUSE_ALLOW_PROD", raising=False)
-    result = run_dbt(["build", "--select", "stg_smoke__events"])
+    result = run_dbt(["build", "--select", "stg_heart_rate__readings"])
     assert not result.success
     assert not spark.catalog.databaseExists("prod_silver")
 

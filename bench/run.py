@@ -1,0 +1,297 @@
+"""Benchmarks: ingestion and dbt builds against their baselines, measured in one run, reported as ratios.
+
+    .venv/bin/python bench/run.py --scale small       # smoke run (a minute or two)
+    .venv/bin/python bench/run.py --scale reference   # ~1 GB of raw heart-rate JSON (the figures in BENCHMARKS.md)
+
+Everything runs in one process and one Spark session, on a state folder of its own (.lakehouse/bench), so the
+baseline and the measured path see the same JVM, the same files and the same machine load. Each figure is
+repeated (--repeat) and reported as median [min-max]. Peak memory is the Spark JVM's peak resident set during the
+step (VmHWM, reset before each step).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SCALES = {  # name -> (generator scale, days), the last day being the ~1% incremental batch
+    "small": (0.5, 3),
+    "medium": (6.0, 7),
+    "reference": (24.0, 7),
+}
+MB = 1024 * 1024
+
+
+@dataclass
+class Figure:
+    name: str
+    values: list[float] = field(default_factory=list)
+    unit: str = "s"
+    peak_mb: list[float] = field(default_factory=list)
+
+    def summary(self) -> str:
+        if not self.values:
+            return "-"
+        fmt = "{:,.1f}" if self.unit != "x" else "{:,.2f}"
+        med, low, high = statistics.median(self.values), min(self.values), max(self.values)
+        return f"{fmt.format(med)} {self.unit} [{fmt.format(low)}-{fmt.format(high)}]"
+
+    def median(self) -> float:
+        return statistics.median(self.values)
+
+
+def _jvm_pid() -> int | None:
+    out = subprocess.run(["pgrep", "-P", str(os.getpid()), "java"], capture_output=True, text=True).stdout.split()
+    return int(out[0]) if out else None
+
+
+class Memory:
+    """Peak RSS of the Spark JVM over a step: reset the high-water mark, read it after."""
+
+    def __init__(self):
+        self.pid = _jvm_pid()
+
+    def reset(self) -> None:
+        if self.pid:
+            with contextlib.suppress(OSError):
+                Path(f"/proc/{self.pid}/clear_refs").write_text("5")
+
+    def peak_mb(self) -> float:
+        if not self.pid:
+            return float("nan")
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+
+def timed(figure: Figure, memory: Memory, action):
+    memory.reset()
+    started = time.perf_counter()
+    result = action()
+    figure.values.append(time.perf_counter() - started)
+    figure.peak_mb.append(memory.peak_mb())
+    return result
+
+
+def _reset_bronze(spark, env: str) -> None:
+    from ingestion.project import schema
+
+    bronze = schema("bronze", env)
+    spark.sql(f"drop database if exists `{bronze}` cascade")
+    shutil.rmtree(Path(spark.conf.get("spark.sql.warehouse.dir")) / f"{bronze}.db", ignore_errors=True)
+
+
+def bench_ingestion(spark, config, landing_bytes: int, repeat: int, memory: Memory, figures: dict) -> dict:
+    """Ours (all sources, exactly-once machinery included) vs plain Spark: explicit schema, read, write Delta."""
+    from pyspark.sql import types as T
+
+    from ingestion.discovery import list_files
+    from ingestion.ingest import Ingestor
+
+    ours, plain = Figure("ingestion: ours"), Figure("ingestion: plain Spark read + Delta write")
+    rows = 0
+    baseline_dir = Path(spark.conf.get("spark.sql.warehouse.dir")) / "bench_baseline"
+    for _ in range(repeat):
+        _reset_bronze(spark, "dev")
+
+        def run_ours():
+            ingestor = Ingestor(spark, config, env="dev")
+            return [ingestor.run(source) for source in config.sources.values()]
+
+        results = timed(ours, memory, run_ours)
+        assert all(r.ok for r in results), [r.error for r in results if not r.ok]
+        rows = sum(r.total("records_read") for r in results)
+
+        shutil.rmtree(baseline_dir, ignore_errors=True)
+
+        def run_plain():
+            for source in config.sources.values():
+                files = [f.path for f in list_files(spark, source.uri)]
+                schema = T.StructType(
+                    [T.StructField(n, T._parse_datatype_string(t)) for n, t in (source.schema or {}).items()]
+                )
+                reader = spark.read.schema(schema)
+                frame = reader.json(files) if source.format == "json" else reader.csv(files, header=True)
+                frame.write.format("delta").mode("append").save(str(baseline_dir / source.name))
+
+        timed(plain, memory, run_plain)
+    figures["ingest_ours"], figures["ingest_plain"] = ours, plain
+    ratio = Figure(
+        "ingestion: ours / plain (time)", [o / p for o, p in zip(ours.values, plain.values, strict=False)], "x"
+    )
+    figures["ingest_ratio"] = ratio
+    return {"rows": rows, "bytes": landing_bytes}
+
+
+def _dbt(args: list[str]):
+    from ingestion.dbt import run_dbt
+
+    result = run_dbt(args)
+    if not result.success:
+        raise SystemExit(f"dbt {' '.join(args)} failed: {result.exception or result.result}")
+    return result
+
+
+def _node_timings(target: Path) -> dict[str, float]:
+    results = json.loads((target / "run_results.json").read_text())
+    return {r["unique_id"]: r["execution_time"] for r in results["results"]}
+
+
+def _delta_rewrites(spark, relations: list[str]) -> dict[str, tuple[int, int]]:
+    """Per table: files removed and added by its latest commit (what an incremental run rewrote)."""
+    rewrites = {}
+    for relation in relations:
+        last = spark.sql(f"describe history {relation} limit 1").first()
+        metrics = last.operationMetrics or {}
+        removed = int(metrics.get("numRemovedFiles", metrics.get("numTargetFilesRemoved", 0)))
+        added = int(metrics.get("numAddedFiles", metrics.get("numTargetFilesAdded", metrics.get("numFiles", 0))))
+        rewrites[relation] = (removed, added)
+    return rewrites
+
+
+def bench_dbt(spark, config, generate_day, last_day: int, repeat: int, memory: Memory, figures: dict, target: Path):
+    """Full refresh over everything, nothing-changed fixed cost, and one more day (~1%) incremental."""
+    from ingestion.ingest import Ingestor
+
+    full, noop, incremental = (
+        Figure("dbt build --full-refresh"),
+        Figure("dbt build, nothing new"),
+        Figure("dbt build after +1 day"),
+    )
+    parse = Figure("dbt parse (part of every build)")
+    incremental_models: list[str] = []
+    for attempt in range(repeat):
+        timed(full, memory, lambda: _dbt(["build", "--full-refresh"]))
+        timed(noop, memory, lambda: _dbt(["build"]))
+        perf = json.loads((target / "perf_info.json").read_text())
+        parse.values.append(perf.get("parse_project_elapsed", float("nan")))
+        if attempt == 0:
+            manifest = json.loads((target / "manifest.json").read_text())
+            incremental_models = [
+                node["relation_name"]
+                for node in manifest["nodes"].values()
+                if node["resource_type"] == "model" and node["config"]["materialized"] == "incremental"
+            ]
+    # The incremental step: land the last day, ingest it, build once (it cannot be repeated on the same data).
+    generate_day(last_day)
+    ingestor = Ingestor(spark, config, env="dev")
+    assert all(ingestor.run(source).ok for source in config.sources.values())
+    timed(incremental, memory, lambda: _dbt(["build"]))
+    rewrites = _delta_rewrites(spark, incremental_models)
+    figures.update(dbt_full=full, dbt_noop=noop, dbt_incremental=incremental, dbt_parse=parse)
+    figures["dbt_ratio"] = Figure("dbt: incremental / full refresh (time)", [incremental.median() / full.median()], "x")
+    return rewrites, _node_timings(target)
+
+
+def machine() -> str:
+    import dbt.version
+    import pyspark
+
+    memory_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
+    java = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()[0]
+    return (
+        f"{os.cpu_count()} cores, {memory_gb:.0f} GB, {platform.system()} {platform.machine()}, Python "
+        f"{platform.python_version()}, {java}, pyspark {pyspark.__version__}, dbt-core {dbt.version.__version__}"
+    )
+
+
+def report(scale: str, figures: dict, ingest: dict, rewrites: dict, nodes: dict, repeat: int) -> str:
+    ours, plain = figures["ingest_ours"], figures["ingest_plain"]
+    mb = ingest["bytes"] / MB
+    lines = [
+        f"### Scale `{scale}` ({mb:,.0f} MB landed, {ingest['rows']:,} records), {datetime.now(timezone.utc):%Y-%m-%d}",
+        "",
+        f"Machine: {machine()}. Median [min-max] of {repeat} runs.",
+        "",
+        "| step | time | throughput | peak JVM RSS |",
+        "|---|---|---|---|",
+    ]
+    for key in ("ingest_ours", "ingest_plain"):
+        figure = figures[key]
+        rate = f"{mb / figure.median():,.1f} MB/s, {ingest['rows'] / figure.median():,.0f} rows/s"
+        lines.append(f"| {figure.name} | {figure.summary()} | {rate} | {max(figure.peak_mb):,.0f} MB |")
+    for key in ("dbt_full", "dbt_noop", "dbt_incremental", "dbt_parse"):
+        figure = figures[key]
+        peak = f"{max(figure.peak_mb):,.0f} MB" if figure.peak_mb else "-"
+        lines.append(f"| {figure.name} | {figure.summary()} | | {peak} |")
+    overhead = ours.median() / plain.median() - 1
+    dbt_ratio = figures["dbt_ratio"].median()
+    lines += [
+        "",
+        f"- Ingestion overhead over plain Spark: **{overhead:+.0%}** (goal ≤ +10%: "
+        f"{'met' if overhead <= 0.10 else 'missed'}).",
+        f"- Incremental build / full refresh: **{dbt_ratio:.0%}** "
+        f"(goal ≤ 10%: {'met' if dbt_ratio <= 0.10 else 'missed'}).",
+        f"- dbt fixed cost (nothing new): {figures['dbt_noop'].summary()}, of which parsing "
+        f"{figures['dbt_parse'].summary()} and node execution {sum(nodes.values()):,.1f} s over {len(nodes)} nodes "
+        "(the rest is Spark session reuse, metadata queries and dbt's own start).",
+        "",
+        "Delta files rewritten by each incremental model on the +1 day build (removed / added):",
+        "",
+    ]
+    lines += [f"- `{relation}`: {removed} / {added}" for relation, (removed, added) in sorted(rewrites.items())]
+    slowest = sorted(nodes.items(), key=lambda item: -item[1])[:5]
+    lines += [
+        "",
+        "Slowest nodes of the +1 day build: " + ", ".join(f"`{n.split('.')[-1]}` {t:.1f} s" for n, t in slowest),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", choices=SCALES, default="small")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--output", type=Path, default=ROOT / "BENCHMARKS.md", help="append the section here")
+    args = parser.parse_args(argv)
+
+    state = ROOT / ".lakehouse" / f"bench-{args.scale}"
+    shutil.rmtree(state, ignore_errors=True)
+    os.environ.update(LAKEHOUSE_HOME=str(state), LAKEHOUSE_ENV="dev", DBT_TARGET_PATH=str(state / "dbt-target"))
+    os.environ.pop("LAKEHOUSE_LANDING_URI", None)
+    sys.path.insert(0, str(ROOT))
+    from generator import generate, local_writer
+    from ingestion.config import load_config
+    from ingestion.spark import SparkSettings, get_spark
+
+    scale, days = SCALES[args.scale]
+    landing = state / "landing"
+    os.environ["LAKEHOUSE_LANDING_URI"] = str(landing)
+    config = load_config()
+
+    def generate_day(day: int) -> None:
+        generate(local_writer(landing), days=range(day, day + 1), seed=42, scale=scale)
+
+    for day in range(days - 1):
+        generate_day(day)
+    landed = sum(p.stat().st_size for p in landing.rglob("*") if p.is_file() and "_manifest" not in p.parts)
+    spark = get_spark(SparkSettings(state=state))
+    memory = Memory()
+    figures: dict[str, Figure] = {}
+    ingest = bench_ingestion(spark, config, landed, args.repeat, memory, figures)
+    rewrites, nodes = bench_dbt(
+        spark, config, generate_day, days - 1, args.repeat, memory, figures, state / "dbt-target"
+    )
+    section = report(args.scale, figures, ingest, rewrites, nodes, args.repeat)
+    print(section)
+    if args.output:
+        with args.output.open("a") as out:
+            out.write("\n" + section)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

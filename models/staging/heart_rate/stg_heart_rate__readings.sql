@@ -1,0 +1,82 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='merge',
+        unique_key=['device_id', 'measured_at'],
+    )
+}}
+
+{#-
+    Incremental: the largest source. Each run re-reads every bronze row ingested since the table's latest
+    _ingested_at minus var('lookback_days') (ingestion time, not event time, so a reading delivered days late is
+    still picked up), and merges on (device_id, measured_at). Expectations run before deduplication, so a dropped
+    re-send never replaces a valid reading and the incremental result equals a full refresh.
+-#}
+
+with
+
+source as (
+
+    select * from {{ source('heart_rate', 'heart_rate') }}
+    {% if is_incremental() %}
+        where _ingested_at >= {{ incremental_lookback('_ingested_at') }}
+    {% endif %}
+
+),
+
+renamed as (
+
+    select
+        cast(source.device_id as bigint) as device_id,
+        cast(source.heartrate as double) as heart_rate_bpm,
+        {{ column_or_null(source('heart_rate', 'heart_rate'), 'signal_quality', 'string', 'source') }}
+            as signal_quality,
+        cast(source.time as timestamp) as measured_at,
+        cast(source._source_file as string) as _source_file,
+        cast(source._batch_id as bigint) as _batch_id,
+        cast(source._ingested_at as timestamp) as _ingested_at,
+        source._rescued_data is not null as has_rescued_data
+    from source
+    where source._corrupt_record is null
+
+),
+
+checked as (
+
+    {{ expectations_filter('renamed') }}
+
+),
+
+ranked as (
+
+    select
+        checked.*,
+        row_number() over (
+            partition by checked.device_id, checked.measured_at
+            order by
+                checked._ingested_at desc,
+                checked._batch_id desc,
+                checked._source_file desc,
+                checked.heart_rate_bpm desc
+        ) as version_rank
+    from checked
+
+),
+
+final as (
+
+    select
+        ranked.device_id,
+        ranked.heart_rate_bpm,
+        ranked.signal_quality,
+        ranked.has_rescued_data,
+        ranked.measured_at,
+        ranked._source_file,
+        ranked._batch_id,
+        ranked._ingested_at
+    from ranked
+    where ranked.version_rank = 1
+
+)
+
+select * from final
