@@ -31,7 +31,7 @@ from ingestion.config import COLUMN_NAME, Config, SourceConfig
 from ingestion.discovery import FileInfo, batches, escape_glob, list_files, plan_files, select_files
 from ingestion.errors import LakehouseError
 from ingestion.project import schema as layer_schema
-from ingestion.readers import RAW, incoming_columns, read_files
+from ingestion.readers import RAW, incoming_columns, json_head_keys, read_files
 from ingestion.tables import BronzeTable, SchemaHistory, TransferLog
 
 
@@ -373,11 +373,13 @@ class Ingestor:
                     f"source {source.name}: new column(s) {', '.join(new)} in batch {batch_id} (files: {names}); "
                     "schema_evolution is failOnNewColumns: declare them in lakehouse.yml or change the mode"
                 )
-        if mode == "addNewColumns" and source.format in ("csv", "parquet"):  # cheap: headers and footers
-            new = _addable(
-                bronze.data_schema().fieldNames(),
-                self._new_columns(bronze, incoming_columns(self.spark, source, files)),
+        if mode == "addNewColumns":  # cheap: CSV headers, Parquet footers, the first lines of JSON files
+            announced = (
+                json_head_keys(self.spark, files)
+                if source.format == "json"
+                else incoming_columns(self.spark, source, files)
             )
+            new = _addable(bronze.data_schema().fieldNames(), self._new_columns(bronze, announced))
             if new:
                 bronze.add_columns({name: T.StringType() for name in new})
                 self.history.record(source.name, bronze.name, "added_columns", new, bronze.data_schema(), batch_id)

@@ -55,49 +55,98 @@ def _null_data_if(corrupt: Column, schema: T.StructType, frame: DataFrame) -> Da
 
 
 def read_json(spark: SparkSession, files: list[FileInfo], schema: T.StructType) -> DataFrame:
-    """JSON lines (plain or gzip). Each line is parsed once against the schema; only lines with unknown keys or
-    values of the wrong type are parsed again as a map to rescue those values."""
+    """JSON lines (plain or gzip). Each line is parsed once against the schema and once for its top-level keys;
+    only lines with unknown keys or values of the wrong type are parsed a third time, as a map, to rescue them.
+    Each expensive expression is computed once, in its own projection, and referenced by name afterwards."""
     known = [field.name for field in schema.fields]
     parse_schema = T.StructType([*schema.fields, T.StructField(CORRUPT, T.StringType())])
-    text = spark.read.text(_paths(files)).select("value", *_metadata_columns())
     value = F.col("value")
-    line = F.when(value.startswith(BOM), F.expr(f"substring(value, {len(BOM) + 1})")).otherwise(value)
-    frame = (
-        text.where(F.length(F.trim(value)) > 0)  # blank lines are not records
-        .withColumn("_line", line)
-        .withColumn("_valid_utf8", F.expr("is_valid_utf8(value)"))
-        .withColumn("_keys", F.expr("json_object_keys(_line)"))  # NULL when the line is not a JSON object
-        .withColumn(
-            "_parsed",
-            F.from_json("_line", parse_schema, {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT}),
+    parsed = (
+        spark.read.text(_paths(files))
+        .select("value", *_metadata_columns())
+        .where(F.length(F.trim(value)) > 0)  # blank lines are not records
+        .select(
+            "*",
+            F.when(value.startswith(BOM), F.expr(f"substring(value, {len(BOM) + 1})")).otherwise(value).alias("_line"),
+            F.expr("is_valid_utf8(value)").alias("_valid_utf8"),
+        )
+        .select(
+            "*",
+            F.expr("json_object_keys(_line)").alias("_keys"),  # NULL when the line is not a JSON object
+            F.from_json("_line", parse_schema, {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT}).alias(
+                "_parsed"
+            ),
         )
     )
     is_corrupt = ~F.col("_valid_utf8") | F.col("_keys").isNull()
     unknown = F.array_except(F.col("_keys"), F.array(*[F.lit(name) for name in known]))
-    needs_rescue = ~is_corrupt & ((F.size(unknown) > 0) | F.col(f"_parsed.{CORRUPT}").isNotNull())
-    raw_map = F.from_json("_line", T.MapType(T.StringType(), T.StringType()))
+    checked = parsed.select(
+        "*",
+        is_corrupt.alias("_is_corrupt"),
+        F.when(
+            ~is_corrupt & ((F.size(unknown) > 0) | F.col(f"_parsed.{CORRUPT}").isNotNull()),
+            F.from_json("_line", T.MapType(T.StringType(), T.StringType())),
+        ).alias("_map"),
+        unknown.alias("_unknown"),
+    )
     # A known field is rescued when the raw record has a value for it but the typed parse produced NULL.
     mistyped = [
-        F.when(F.col(f"_parsed.`{name}`").isNull() & raw_map.getItem(name).isNotNull(), F.lit(name)) for name in known
+        F.when(F.col(f"_parsed.`{name}`").isNull() & F.col("_map").getItem(name).isNotNull(), F.lit(name))
+        for name in known
     ]
-    blamed = F.concat(unknown, F.array_compact(F.array(*mistyped))) if mistyped else unknown
-    rescued_map = F.map_filter(raw_map, lambda k, _: F.array_contains(blamed, k))
-    rescued = F.when(
-        needs_rescue,
-        # A wrong type deep inside a nested value cannot be blamed on a top-level key: keep the whole record.
-        F.when(F.size(rescued_map) > 0, F.to_json(rescued_map)).otherwise(
-            F.to_json(F.create_map(F.lit(RAW), F.col("_line")))
-        ),
-    )
-    frame = frame.select(
-        *[F.when(~is_corrupt, F.col(f"_parsed.`{name}`")).alias(name) for name in known],
-        rescued.alias("_rescued_data"),
-        F.when(is_corrupt, F.expr("make_valid_utf8(_line)")).alias("_corrupt_record"),
+    blamed = F.concat(F.col("_unknown"), F.array_compact(F.array(*mistyped))) if mistyped else F.col("_unknown")
+    rescued = checked.select("*", F.map_filter("_map", lambda k, _: F.array_contains(blamed, k)).alias("_rescued_map"))
+    frame = rescued.select(
+        *[F.when(~F.col("_is_corrupt"), F.col(f"_parsed.`{name}`")).alias(name) for name in known],
+        F.when(
+            F.col("_map").isNotNull(),
+            # A wrong type deep inside a nested value cannot be blamed on a top-level key: keep the whole record.
+            F.when(F.size("_rescued_map") > 0, F.to_json("_rescued_map")).otherwise(
+                F.to_json(F.create_map(F.lit(RAW), F.col("_line")))
+            ),
+        ).alias("_rescued_data"),
+        F.when(F.col("_is_corrupt"), F.expr("make_valid_utf8(_line)")).alias("_corrupt_record"),
         "_source_file",
         "_file_size",
         "_file_modified_at",
     )
     return _finish(frame, schema)
+
+
+def json_head_keys(spark: SparkSession, files: list[FileInfo], lines: int = 200) -> list[str]:
+    """Top-level keys in the first `lines` lines of each file, read on the driver: a cheap early look at new
+    columns, so a schema change that starts at a file's top is evolved before the write, not rescued first."""
+    keys: list[str] = []
+    for file in files:
+        for line in _head(spark, file, lines):
+            try:
+                record = json.loads(line.lstrip(BOM))
+            except ValueError:
+                continue
+            if isinstance(record, dict):
+                keys += [key for key in record if key not in keys]
+    return keys
+
+
+def _head(spark: SparkSession, file: FileInfo, lines: int) -> list[str]:
+    """The first `lines` lines of a file (decompressed if needed); [] when it cannot be read."""
+    jvm = spark._jvm
+    conf = spark._jsc.hadoopConfiguration()
+    path = jvm.org.apache.hadoop.fs.Path(file.path)
+    stream = path.getFileSystem(conf).open(path)
+    out = []
+    try:
+        codec = jvm.org.apache.hadoop.io.compress.CompressionCodecFactory(conf).getCodec(path)
+        if codec is not None:
+            stream = codec.createInputStream(stream)
+        reader = jvm.java.io.BufferedReader(jvm.java.io.InputStreamReader(stream, "UTF-8"))
+        while len(out) < lines and (line := reader.readLine()) is not None:
+            out.append(line)
+    except Exception:  # an unreadable file: the data read reports it with its cause
+        return out
+    finally:
+        stream.close()
+    return out
 
 
 def json_keys(spark: SparkSession, files: list[FileInfo]) -> list[str]:
@@ -124,23 +173,10 @@ def read_headers(spark: SparkSession, files: list[FileInfo], source: SourceConfi
 
 
 def _header(spark: SparkSession, file: FileInfo, source: SourceConfig) -> list[str]:
-    jvm = spark._jvm
-    conf = spark._jsc.hadoopConfiguration()
-    path = jvm.org.apache.hadoop.fs.Path(file.path)
-    stream = path.getFileSystem(conf).open(path)
-    try:
-        codec = jvm.org.apache.hadoop.io.compress.CompressionCodecFactory(conf).getCodec(path)
-        if codec is not None:
-            stream = codec.createInputStream(stream)
-        reader = jvm.java.io.BufferedReader(jvm.java.io.InputStreamReader(stream, "UTF-8"))
-        line = reader.readLine()
-    except Exception:  # an unreadable file: the data read reports it with its cause
+    first = _head(spark, file, 1)
+    if not first or not first[0]:
         return []
-    finally:
-        stream.close()
-    if not line:
-        return []
-    fields = next(csv.reader([line.lstrip(BOM)], delimiter=source.csv.delimiter, quotechar=source.csv.quote))
+    fields = next(csv.reader([first[0].lstrip(BOM)], delimiter=source.csv.delimiter, quotechar=source.csv.quote))
     return [name.strip() for name in fields]
 
 

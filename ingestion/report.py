@@ -103,7 +103,7 @@ def layer_summary(spark, console: Console, env: str | None = None, sample_rows: 
         if not spark.catalog.databaseExists(name):
             continue
         for entry in sorted(spark.catalog.listTables(name), key=lambda t: t.name):
-            if entry.tableType == "VIEW":
+            if entry.tableType == "VIEW" or entry.isTemporary:
                 continue
             rows = spark.table(f"`{name}`.`{entry.name}`").count()
             table.add_row(layer, f"{name}.{entry.name}", f"{rows:,}")

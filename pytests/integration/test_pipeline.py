@@ -13,7 +13,7 @@ from ingestion.dbt import run_dbt
 from ingestion.ingest import Ingestor
 
 pytestmark = pytest.mark.integration
-DAYS = 4
+DAYS = 3
 SCALE = 0.5
 AUDIT_LOGS = {"expectation_results"}  # append-only by design: one row per rule per build
 
@@ -46,7 +46,7 @@ def _tables(spark, layer: str) -> list[str]:
     return sorted(
         f"{schema}.{t.name}"
         for t in spark.catalog.listTables(schema)
-        if t.tableType != "VIEW" and t.name not in AUDIT_LOGS
+        if t.tableType not in ("VIEW", "TEMPORARY") and not t.isTemporary and t.name not in AUDIT_LOGS
     )
 
 
