@@ -9,6 +9,7 @@ dbt use exactly this session (see ingestion/dbt.py).
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import re
 import shutil
@@ -166,5 +167,8 @@ def get_spark(settings: SparkSettings):
     for key, value in spark_conf(settings, jars).items():
         builder = builder.config(key, value)
     spark = builder.enableHiveSupport().getOrCreate()
+    # PySpark logs every failed SQL statement as JSON, including the expected ones (dbt probing for a relation
+    # that does not exist yet); the caller reports real failures itself.
+    logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)
     spark.sparkContext.setLogLevel(os.environ.get("LAKEHOUSE_SPARK_LOG_LEVEL", "ERROR"))
     return spark
