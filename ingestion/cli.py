@@ -17,6 +17,11 @@ from ingestion.project import jar_cache_dir, state_dir
 console = Console(stderr=True, soft_wrap=True)
 
 
+def _stdout() -> Console:
+    """Tables go to stdout; piped to a file or CI log they get room instead of a terminal's 80 columns."""
+    return Console() if sys.stdout.isatty() else Console(width=160)
+
+
 def _settings(wait: bool = False):
     """Spark settings for this checkout; S3A is configured when the landing zone is on S3."""
     from ingestion.config import load_config
@@ -68,9 +73,12 @@ def _ingestor(args, progress=None, stop=None):
 
 
 def _report(results) -> int:
-    from ingestion.report import problems, summary_table
+    from ingestion.report import notes, problems, summary_table
 
-    Console().print(summary_table(results))
+    out = _stdout()
+    out.print(summary_table(results))
+    for line in notes(results):
+        out.print(line)
     for line in problems(results):
         console.print(f"[red]not ingested[/]: {line}")
     return 0 if all(result.ok for result in results) else 1
@@ -118,7 +126,7 @@ def _print_plan(plans) -> int:
             f"{sum(f.size for f in plan.to_ingest) / 1024 / 1024:,.1f}",
             ", ".join(map(str, sorted(pending))) or "-",
         )
-    out = Console()
+    out = _stdout()
     out.print(table)
     for name, (_, plan) in plans.items():
         for file in plan.to_ingest:
@@ -252,7 +260,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     build = run_dbt(["build"])
     console.print(f"[bold]3/3 dbt build[/] {'[green]passed[/]' if build.success else '[red]failed[/]'}")
-    layer_summary(spark, Console())
+    layer_summary(spark, _stdout())
     console.print(f"demo finished in {time.monotonic() - started:.0f} s")
     return 0 if build.success and ingested_ok else 1
 

@@ -51,24 +51,10 @@ def ingest_progress(console: Console, totals: dict[str, tuple[int, int]]):
 def summary_table(results: list[SourceResult]) -> Table:
     table = Table(title="ingestion summary", title_justify="left")
     for column in ("source", "files", "rows written", "rescued", "quarantined", "MB", "MB/s", "status"):
-        table.add_column(column, justify="left" if column in ("source", "status") else "right")
+        table.add_column(column, justify="left" if column in ("source", "status") else "right", no_wrap=True)
     for result in results:
         ingested = result.count("committed")
         mb = result.bytes / MB
-        notes = []
-        if result.new_columns:
-            notes.append(f"new columns: {', '.join(result.new_columns)}")
-        if result.rescued_columns:
-            notes.append(f"unknown columns rescued: {', '.join(result.rescued_columns)}")
-        if result.recovered_batches:
-            notes.append(f"recovered batch {', '.join(map(str, result.recovered_batches))}")
-        if result.count("failed"):
-            notes.append(f"[red]{result.count('failed')} failed[/]")
-        if result.count("rewrite_ignored"):
-            notes.append(f"[yellow]{result.count('rewrite_ignored')} rewritten in place, not ingested[/]")
-        if result.error:
-            notes.append(f"[red]{result.error}[/]")
-        status = ("[green]ok[/]" if result.ok else "[red]incomplete[/]") + ("; " + "; ".join(notes) if notes else "")
         table.add_row(
             result.source,
             f"{ingested:,}",
@@ -77,9 +63,25 @@ def summary_table(results: list[SourceResult]) -> Table:
             f"{result.total('rows_quarantined'):,}",
             f"{mb:,.1f}",
             f"{mb / result.seconds:,.1f}" if result.seconds and ingested else "-",
-            status,
+            "[green]ok[/]" if result.ok else "[red]incomplete[/]",
         )
     return table
+
+
+def notes(results: list[SourceResult]) -> list[str]:
+    """What the table cannot show: schema changes, recoveries, failures."""
+    lines = []
+    for result in results:
+        if result.new_columns:
+            lines.append(f"{result.source}: new columns added to bronze: {', '.join(result.new_columns)}")
+        if result.rescued_columns:
+            lines.append(f"{result.source}: unknown columns kept in _rescued_data: {', '.join(result.rescued_columns)}")
+        if result.recovered_batches:
+            batches = ", ".join(map(str, result.recovered_batches))
+            lines.append(f"{result.source}: finished batch {batches} left unfinished by an earlier run")
+        if result.error:
+            lines.append(f"[red]{result.source}: {result.error}[/]")
+    return lines
 
 
 def problems(results: list[SourceResult]) -> list[str]:

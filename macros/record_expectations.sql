@@ -28,32 +28,6 @@
     {%- set relations = expectation_relations() -%}
     {%- set run_started = dbt.string_literal(run_started_at.strftime('%Y-%m-%d %H:%M:%S.%f')) -%}
 
-    {% call statement('expectation_results_table') %}
-        create table if not exists {{ relations.results }} (
-            invocation_id string,
-            run_started_at timestamp,
-            recorded_at timestamp,
-            model_name string,
-            rule_name string,
-            expectation string,
-            action string,
-            rows_checked bigint,
-            rows_failed bigint,
-            outcome string
-        ) using delta
-    {% endcall %}
-    {% call statement('expectation_quarantine_table') %}
-        create table if not exists {{ relations.quarantine }} (
-            model_name string,
-            rule_name string,
-            expectation string,
-            record_hash string,
-            record string,
-            invocation_id string,
-            quarantined_at timestamp
-        ) using delta
-        partitioned by (model_name)
-    {% endcall %}
     {% call statement('expectation_candidates') %}
         create or replace temporary view {{ candidates }} as
         {{ compiled[:marker.start()] }}
