@@ -86,4 +86,8 @@ final as (
 
 )
 
-select * from final
+{% if is_incremental() %}
+    {{ exclude_unchanged('final') }}
+{% else %}
+    select * from final
+{% endif %}

@@ -99,3 +99,22 @@ def test_manifest_reconciles_with_bronze(spark, pipeline):
         expected_malformed = sum(f.malformed for day in pipeline for f in day.files if f.path.startswith(source + "/"))
         assert bronze.count() == expected_records, source
         assert bronze.where(F.col("_corrupt_record").isNotNull()).count() == expected_malformed, source
+
+
+def test_manifest_reconciles_with_silver_and_the_quarantine(spark, pipeline):
+    """Heart rate: every generated reading is in silver once, or was a known kind of dirt, or is quarantined."""
+    files = [f for day in pipeline for f in day.files if f.source == "heart_rate"]
+    records = sum(f.records for f in files)
+    malformed = sum(f.malformed for f in files)
+    out_of_range = sum(f.dirt.get("out_of_range", 0) for f in files)
+    repeats = sum(f.dirt.get("duplicates", 0) + f.dirt.get("resent", 0) for f in files)
+    assert out_of_range and repeats and malformed  # the generator did make each kind of dirt
+
+    silver = spark.table("test_silver.stg_heart_rate__readings").count()
+    quarantined = (
+        spark.table("test_silver.expectation_quarantine")
+        .where((F.col("model_name") == "stg_heart_rate__readings") & (F.col("rule_name") == "heart_rate_in_range"))
+        .count()
+    )
+    assert quarantined == out_of_range
+    assert silver == records - malformed - out_of_range - repeats
