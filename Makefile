@@ -10,12 +10,17 @@ INSTALLED := $(VENV)/.installed
 DATABRICKS_DUMMY := DATABRICKS_HOST=parse-only.invalid DATABRICKS_HTTP_PATH=/sql/1.0/warehouses/parse-only \
 	DBT_ENV_SECRET_DATABRICKS_TOKEN=parse-only
 
-.PHONY: demo test lint parse pytest setup lock clean
+.PHONY: demo test bench lint parse pytest setup lock clean
 
 demo: setup
 	$(BIN)/lakehouse demo
 
 test: setup lint parse pytest
+
+# Not part of `make test`: appends a section to BENCHMARKS.md (SCALE=small is a smoke run of a few minutes).
+SCALE ?= reference
+bench: setup
+	$(BIN)/python bench/run.py --scale $(SCALE)
 
 setup: $(INSTALLED)
 	$(BIN)/lakehouse setup --s3

@@ -247,7 +247,7 @@ def report(scale: str, figures: dict, ingest: dict, rewrites: dict, nodes: dict,
     slowest = sorted(nodes.items(), key=lambda item: -item[1])[:5]
     lines += [
         "",
-        "Slowest nodes of the +1 day build: " + ", ".join(f"`{n.split('.')[-1]}` {t:.1f} s" for n, t in slowest),
+        "Slowest nodes of the +1 day build: " + ", ".join(f"`{n.split('.')[2]}` {t:.1f} s" for n, t in slowest),
     ]
     return "\n".join(lines) + "\n"
 

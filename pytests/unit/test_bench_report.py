@@ -28,10 +28,16 @@ def test_report_has_every_figure_and_says_whether_goals_are_met(monkeypatch):
         "dbt_ratio": bench.Figure("ratio", [0.7], "x"),
     }
     text = bench.report(
-        "small", figures, {"rows": 1000, "bytes": 10 * bench.MB}, {"silver.t": (1, 2)}, {"model.a": 1.0}, 3
+        "small",
+        figures,
+        {"rows": 1000, "bytes": 10 * bench.MB},
+        {"silver.t": (1, 2)},
+        {"model.lakehouse.a": 1.0, "test.lakehouse.b.0123456789": 2.0},
+        3,
     )
     assert "### Scale `small` (10 MB landed, 1,000 records)" in text
     assert "| ingestion: ours | 12.0 s [11.0-13.0] | 0.8 MB/s, 83 rows/s | 900 MB |" in text
     assert "**+20%** (goal ≤ +10%: missed)" in text
     assert "**70%** (goal ≤ 10%: missed)" in text
     assert "- `silver.t`: 1 / 2" in text
+    assert "Slowest nodes of the +1 day build: `b` 2.0 s, `a` 1.0 s" in text
