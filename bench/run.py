@@ -87,7 +87,7 @@ def timed(figure: Figure, memory: Memory, action):
 
 
 def _reset_bronze(spark, env: str) -> None:
-    from ingestion.project import schema
+    from runtime.project import schema
 
     bronze = schema("bronze", env)
     spark.sql(f"drop database if exists `{bronze}` cascade")
@@ -108,7 +108,7 @@ def bench_ingestion(spark, config, landing_bytes: int, repeat: int, memory: Memo
         _reset_bronze(spark, "dev")
 
         def run_ours():
-            ingestor = Ingestor(spark, config, env="dev")
+            ingestor = Ingestor(spark, config, bronze_schema="dev_bronze")
             return [ingestor.run(source) for source in config.sources.values()]
 
         results = timed(ours, memory, run_ours)
@@ -137,7 +137,7 @@ def bench_ingestion(spark, config, landing_bytes: int, repeat: int, memory: Memo
 
 
 def _dbt(args: list[str]):
-    from ingestion.dbt import run_dbt
+    from runtime.dbt import run_dbt
 
     result = run_dbt(args)
     if not result.success:
@@ -187,7 +187,7 @@ def bench_dbt(spark, config, generate_day, last_day: int, repeat: int, memory: M
             ]
     # The incremental step: land the last day, ingest it, build once (it cannot be repeated on the same data).
     generate_day(last_day)
-    ingestor = Ingestor(spark, config, env="dev")
+    ingestor = Ingestor(spark, config, bronze_schema="dev_bronze")
     assert all(ingestor.run(source).ok for source in config.sources.values())
     timed(incremental, memory, lambda: _dbt(["build"]))
     rewrites = _delta_rewrites(spark, incremental_models)
@@ -265,8 +265,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.pop("LAKEHOUSE_LANDING_URI", None)
     sys.path.insert(0, str(ROOT))
     from generator import generate, local_writer
-    from ingestion.config import load_config
-    from ingestion.spark import SparkSettings, get_spark
+    from runtime.project import load_config
+    from runtime.spark import SparkSettings, get_spark
 
     scale, days = SCALES[args.scale]
     landing = state / "landing"

@@ -6,7 +6,6 @@ string from the file reaches SQL unchecked.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +13,6 @@ from pathlib import Path
 import yaml
 
 from ingestion.errors import ConfigError
-from ingestion.project import PROJECT_ROOT, state_dir, validate_identifier
 
 FORMATS = ("json", "csv", "parquet")
 EVOLUTION_MODES = ("addNewColumns", "rescue", "failOnNewColumns", "none")
@@ -29,6 +27,7 @@ LINEAGE_COLUMNS = (
     "_corrupt_record",
 )
 COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 SQL_TYPE = re.compile(r"^[a-z][a-z0-9_<>:, ()]*$")
 
 
@@ -76,23 +75,27 @@ class Config:
         return [self.sources[name] for name in names]
 
 
-def config_path() -> Path:
-    return Path(os.environ.get("LAKEHOUSE_CONFIG") or PROJECT_ROOT / "lakehouse.yml")
+def validate_identifier(value: str, what: str) -> str:
+    """Return `value` if it is a safe lowercase SQL identifier, else raise naming `what`."""
+    if not isinstance(value, str) or not IDENTIFIER.match(value):
+        raise ConfigError(f"{what} {value!r} is not a valid identifier (lowercase letters, digits, underscores)")
+    return value
 
 
-def to_uri(location: str) -> str:
-    """A URI Spark and Hadoop understand: URIs pass through, local paths become absolute file: URIs."""
+def to_uri(location: str, base_dir: Path) -> str:
+    """A URI Spark and Hadoop understand: URIs pass through, local paths (relative to `base_dir`) become
+    absolute file: URIs."""
     if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", location):
         return location.replace("s3://", "s3a://", 1) if location.startswith("s3://") else location
+    if location.startswith("/Volumes/"):
+        return location
     path = Path(location)
-    if not path.is_absolute() and not location.startswith("/Volumes/"):
-        path = PROJECT_ROOT / path
-    return path.resolve().as_uri() if not location.startswith("/Volumes/") else location
+    return (path if path.is_absolute() else base_dir / path).resolve().as_uri()
 
 
-def join_uri(base: str, relative: str) -> str:
+def join_uri(base: str, relative: str, base_dir: Path) -> str:
     if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", relative) or relative.startswith("/"):
-        return to_uri(relative)
+        return to_uri(relative, base_dir)
     return base.rstrip("/") + "/" + relative.strip("/")
 
 
@@ -124,7 +127,7 @@ def _parse_schema(raw, where: str) -> dict[str, str] | None:
     return schema
 
 
-def _parse_source(name: str, raw: dict, landing_uri: str) -> SourceConfig:
+def _parse_source(name: str, raw: dict, landing_uri: str, base_dir: Path) -> SourceConfig:
     where = f"sources.{name}"
     validate_identifier(name, f"{where}: source name")
     if not isinstance(raw, dict):
@@ -154,7 +157,7 @@ def _parse_source(name: str, raw: dict, landing_uri: str) -> SourceConfig:
             raise ConfigError(f"{where}.csv.{option} must be a single character")
     return SourceConfig(
         name=name,
-        uri=join_uri(landing_uri, str(_require(raw, "path", where))),
+        uri=join_uri(landing_uri, str(_require(raw, "path", where)), base_dir),
         format=fmt,
         table=validate_identifier(raw.get("table", name), f"{where}.table"),
         schema=_parse_schema(raw.get("schema"), where),
@@ -166,18 +169,30 @@ def _parse_source(name: str, raw: dict, landing_uri: str) -> SourceConfig:
     )
 
 
-def parse_config(raw: dict, *, landing_uri: str | None = None, s3_endpoint: str | None = None) -> Config:
-    """Validate a parsed sources file. `landing_uri`/`s3_endpoint` override the file's values."""
+def parse_config(
+    raw: dict,
+    *,
+    landing_uri: str | None = None,
+    s3_endpoint: str | None = None,
+    base_dir: Path | None = None,
+    default_landing: Path | None = None,
+) -> Config:
+    """Validate a parsed sources file. `landing_uri`/`s3_endpoint` override the file's values; without either
+    the landing zone is `default_landing`. Relative local paths are relative to `base_dir` (default: cwd)."""
     if not isinstance(raw, dict) or not isinstance(raw.get("sources"), dict) or not raw["sources"]:
         raise ConfigError("the sources file needs a non-empty 'sources' mapping")
+    base_dir = base_dir or Path.cwd()
     landing_raw = raw.get("landing") or {}
-    uri = to_uri(landing_uri or landing_raw.get("uri") or str(state_dir() / "landing"))
+    location = landing_uri or landing_raw.get("uri") or default_landing
+    if not location:
+        raise ConfigError("no landing zone: set landing.uri in the sources file or LAKEHOUSE_LANDING_URI")
+    uri = to_uri(str(location), base_dir)
     landing = LandingConfig(
         uri=uri,
         s3_endpoint=s3_endpoint or landing_raw.get("s3_endpoint"),
         s3_region=landing_raw.get("s3_region", "us-east-1"),
     )
-    sources = {name: _parse_source(name, body, uri) for name, body in raw["sources"].items()}
+    sources = {name: _parse_source(name, body, uri, base_dir) for name, body in raw["sources"].items()}
     tables = [source.table for source in sources.values()]
     duplicated = {table for table in tables if tables.count(table) > 1}
     if duplicated:
@@ -185,9 +200,8 @@ def parse_config(raw: dict, *, landing_uri: str | None = None, s3_endpoint: str 
     return Config(landing=landing, sources=sources)
 
 
-def load_config(path: Path | None = None) -> Config:
-    """Read the sources file; LAKEHOUSE_LANDING_URI and LAKEHOUSE_S3_ENDPOINT override its landing settings."""
-    path = path or config_path()
+def read_config(path: Path, **settings) -> Config:
+    """Read and validate the sources file at `path`; `settings` as for parse_config."""
     try:
         raw = yaml.safe_load(path.read_text())
     except FileNotFoundError:
@@ -195,10 +209,6 @@ def load_config(path: Path | None = None) -> Config:
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path} is not valid YAML: {exc}") from None
     try:
-        return parse_config(
-            raw,
-            landing_uri=os.environ.get("LAKEHOUSE_LANDING_URI"),
-            s3_endpoint=os.environ.get("LAKEHOUSE_S3_ENDPOINT"),
-        )
+        return parse_config(raw, **settings)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None

@@ -29,17 +29,16 @@ from pyspark.sql import types as T
 
 from ingestion.config import COLUMN_NAME, Config, SourceConfig
 from ingestion.discovery import FileInfo, batches, escape_glob, list_files, plan_files, select_files
-from ingestion.errors import LakehouseError
-from ingestion.project import schema as layer_schema
+from ingestion.errors import IngestionError
 from ingestion.readers import RAW, incoming_columns, json_head_keys, read_files
 from ingestion.tables import BronzeTable, SchemaHistory, TransferLog
 
 
-class ConcurrentRunError(LakehouseError):
+class ConcurrentRunError(IngestionError):
     """Another run claimed the batch this run wanted."""
 
 
-class SchemaChangeError(LakehouseError):
+class SchemaChangeError(IngestionError):
     """failOnNewColumns met new columns."""
 
 
@@ -117,13 +116,13 @@ class Ingestor:
         spark: SparkSession,
         config: Config,
         *,
-        env: str | None = None,
+        bronze_schema: str,
         progress: Progress | None = None,
         should_stop: Callable[[], bool] = lambda: False,
     ):
         self.spark = spark
         self.config = config
-        self.schema_name = layer_schema("bronze", env)
+        self.schema_name = bronze_schema
         self.run_id = uuid.uuid4().hex
         self.progress = progress or (lambda source, result: None)
         self.should_stop = should_stop
@@ -163,7 +162,7 @@ class Ingestor:
                 action = "overwrite" if any(file.uri in rewritten for file in files) else "ingest"
                 self._execute(source, bronze, files, next_id, action, result, claim=True)
                 next_id += 1
-        except LakehouseError as exc:
+        except IngestionError as exc:
             result.error = str(exc)
         result.seconds = time.monotonic() - started
         return result
@@ -192,7 +191,7 @@ class Ingestor:
                 for files in batches(chosen, source.max_files_per_batch):
                     self._execute(source, bronze, files, next_id, "replay", result, claim=True)
                     next_id += 1
-            except LakehouseError as exc:
+            except IngestionError as exc:
                 result.error = str(exc)
         result.seconds = time.monotonic() - started
         return result
@@ -222,7 +221,7 @@ class Ingestor:
                     self._finish(
                         source, files, batch_id, action, started_at, result, {}, {f.uri: message for f in files}
                     )
-                    raise LakehouseError(message) from None
+                    raise IngestionError(message) from None
                 failed[culprit.uri] = f"source {source.name}, file {culprit.uri}: {_first_line(exc)}"
                 remaining = [file for file in remaining if file is not culprit]
         _failpoint("after-write")
@@ -345,7 +344,7 @@ class Ingestor:
         for declared_field in declared.fields:
             existing = current.get(declared_field.name.lower())
             if existing is not None and existing != declared_field.dataType:
-                raise LakehouseError(
+                raise IngestionError(
                     f"source {source.name}: column {declared_field.name} is declared "
                     f"{declared_field.dataType.simpleString()} but bronze has {existing.simpleString()}; "
                     "changing a type needs a new table"

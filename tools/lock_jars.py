@@ -1,4 +1,4 @@
-"""Regenerate ingestion/jars.lock: the exact JVM jars Spark needs beyond what pyspark ships.
+"""Regenerate runtime/jars.lock: the exact JVM jars Spark needs beyond what pyspark ships.
 
 Maintainer tool (needs Maven); users never run it. For each feature it resolves the Maven
 coordinates transitively, drops every artifact pyspark already bundles (pyspark's own jars win
@@ -34,7 +34,7 @@ FEATURES = {
 # Artifacts pyspark covers under another name: jcl-over-slf4j provides commons-logging's classes, and
 # RoaringBitmap 1.x (bundled) no longer needs the 0.9 "shims" jar.
 COVERED = {"commons-logging", "shims"}
-LOCK = Path(__file__).resolve().parents[1] / "ingestion" / "jars.lock"
+LOCK = Path(__file__).resolve().parents[1] / "runtime" / "jars.lock"
 
 
 def _pom(roots: list[str]) -> str:

@@ -56,7 +56,7 @@ def s3_server():
 
 @pytest.fixture(scope="session")
 def spark_settings(state_dir, s3_server):
-    from ingestion.spark import S3Settings, SparkSettings
+    from runtime.spark import S3Settings, SparkSettings
 
     s3 = S3Settings(endpoint=s3_server.endpoint, access_key="testing", secret_key="testing")
     return SparkSettings(state=state_dir, s3=s3)
@@ -64,7 +64,7 @@ def spark_settings(state_dir, s3_server):
 
 @pytest.fixture(scope="session")
 def spark(spark_settings):
-    from ingestion.spark import get_spark
+    from runtime.spark import get_spark
 
     session = get_spark(spark_settings)
     yield session
@@ -100,7 +100,7 @@ class Lake:
         return path
 
     def ingestor(self) -> Ingestor:
-        return Ingestor(self.spark, self.config)
+        return Ingestor(self.spark, self.config, bronze_schema="test_bronze")
 
     def run(self, name: str) -> SourceResult:
         return self.ingestor().run(self.config.sources[name])

@@ -19,7 +19,7 @@ from conftest import S3_CREDENTIALS
 from pyspark.sql import functions as F
 
 pytestmark = pytest.mark.integration
-LAKEHOUSE = [sys.executable, "-m", "ingestion.cli"]
+LAKEHOUSE = [sys.executable, "-m", "runtime.cli"]
 SCHEMA = {"id": "bigint", "name": "string"}
 
 
@@ -115,7 +115,7 @@ def test_second_process_on_the_same_state_gets_a_clear_message(tmp_path):
         [
             sys.executable,
             "-c",
-            "import sys, time; from ingestion.spark import lock_state; "
+            "import sys, time; from runtime.spark import lock_state; "
             "from pathlib import Path; lock_state(Path(sys.argv[1]), False); print('held', flush=True); time.sleep(60)",
             str(project.state),
         ],

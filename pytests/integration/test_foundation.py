@@ -9,10 +9,10 @@ import sys
 
 import pytest
 
-from ingestion.dbt import run_dbt
+from runtime.dbt import run_dbt
 
 pytestmark = pytest.mark.integration
-LAKEHOUSE = [sys.executable, "-m", "ingestion.cli"]
+LAKEHOUSE = [sys.executable, "-m", "runtime.cli"]
 
 
 def test_prod_is_refused_without_the_production_switch(spark, monkeypatch):

@@ -114,7 +114,7 @@ def test_two_runs_of_one_batch_never_duplicate_and_a_taken_claim_is_refused(lake
     started = datetime.now(timezone.utc)
     rival._claim(source, [file], 1, "ingest", started)  # a run that claimed batch 1, then stalled (or died)
 
-    ours = Ingestor(lake.spark, lake.config)
+    ours = Ingestor(lake.spark, lake.config, bronze_schema="test_bronze")
     result = ours.run(source)  # finds the unfinished batch and executes it
     rival._execute(source, rival_bronze(lake, name), [file], 1, "ingest", result, claim=False)  # the rival resumes
 

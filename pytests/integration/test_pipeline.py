@@ -8,9 +8,9 @@ import pytest
 from pyspark.sql import functions as F
 
 from generator import generate, local_writer
-from ingestion.config import load_config
-from ingestion.dbt import run_dbt
 from ingestion.ingest import Ingestor
+from runtime.dbt import run_dbt
+from runtime.project import load_config
 
 pytestmark = pytest.mark.integration
 DAYS = 3
@@ -33,7 +33,7 @@ def pipeline(spark, tmp_path_factory):
     manifests = []
     for day in range(DAYS):
         manifests += generate(local_writer(landing), days=range(day, day + 1), scale=SCALE).days
-        ingestor = Ingestor(spark, config)
+        ingestor = Ingestor(spark, config, bronze_schema="test_bronze")
         results = [ingestor.run(source) for source in config.sources.values()]
         assert all(result.ok for result in results), [r.error or r.files for r in results if not r.ok]
         build = run_dbt(["build"])

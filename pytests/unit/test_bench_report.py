@@ -3,7 +3,7 @@
 import importlib.util
 import sys
 
-from ingestion.project import PROJECT_ROOT
+from runtime.project import PROJECT_ROOT
 
 spec = importlib.util.spec_from_file_location("bench_run", PROJECT_ROOT / "bench" / "run.py")
 bench = importlib.util.module_from_spec(spec)

@@ -1,9 +1,9 @@
 import pytest
 
-from ingestion.config import LINEAGE_COLUMNS, load_config, parse_config, to_uri
+from ingestion.config import LINEAGE_COLUMNS, parse_config, to_uri
 from ingestion.errors import ConfigError
-from ingestion.project import PROJECT_ROOT
 from ingestion.tables import LINEAGE_SCHEMA
+from runtime.project import PROJECT_ROOT, load_config
 
 
 def _parse(**source):
@@ -19,9 +19,9 @@ def test_the_repository_sources_file_is_valid():
 def test_locations_resolve_against_the_landing_uri():
     config = parse_config({"sources": {"a": {"path": "a/b", "format": "csv"}}}, landing_uri="s3://bucket/raw/")
     assert config.sources["a"].uri == "s3a://bucket/raw/a/b"
-    assert to_uri("/tmp/x") == "file:///tmp/x"
-    assert to_uri("relative").startswith("file://" + str(PROJECT_ROOT))
-    assert to_uri("/Volumes/main/raw/files") == "/Volumes/main/raw/files"
+    assert to_uri("/tmp/x", PROJECT_ROOT) == "file:///tmp/x"
+    assert to_uri("relative", PROJECT_ROOT).startswith("file://" + str(PROJECT_ROOT))
+    assert to_uri("/Volumes/main/raw/files", PROJECT_ROOT) == "/Volumes/main/raw/files"
 
 
 @pytest.mark.parametrize(

@@ -4,8 +4,8 @@ import threading
 
 import pytest
 
-from ingestion.errors import SetupError
-from ingestion.jars import Jar, ensure_jars, locked_jars
+from runtime.errors import SetupError
+from runtime.jars import Jar, ensure_jars, locked_jars
 
 
 def test_lock_pins_delta_for_the_bundled_spark_and_s3a_for_its_hadoop():
@@ -37,7 +37,7 @@ def repository(tmp_path, monkeypatch):
     (root / jar.path_in_repository).write_bytes(content)
     lock = tmp_path / "jars.lock"
     lock.write_text(f"# header\nt\torg.example:tiny:1.0\t{jar.size}\t{jar.sha256}\n")
-    monkeypatch.setattr("ingestion.jars.LOCK", lock)
+    monkeypatch.setattr("runtime.jars.LOCK", lock)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), lambda *a: _Repository(*a, directory=str(root)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     monkeypatch.setenv("LAKEHOUSE_MAVEN_REPOSITORY", f"http://127.0.0.1:{server.server_port}")

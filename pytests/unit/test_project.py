@@ -1,7 +1,9 @@
 import pytest
 
+from ingestion.config import validate_identifier
 from ingestion.errors import ConfigError
-from ingestion.project import environment, environments, layers, schema, validate_identifier
+from runtime.errors import SettingsError
+from runtime.project import environment, environments, layers, schema
 
 
 def test_layers_and_environments_come_from_dbt_project():
@@ -18,7 +20,7 @@ def test_schema_is_environment_then_layer(monkeypatch):
 def test_prod_needs_an_explicit_allowance(monkeypatch):
     monkeypatch.setenv("LAKEHOUSE_ENV", "prod")
     monkeypatch.delenv("LAKEHOUSE_ALLOW_PROD", raising=False)
-    with pytest.raises(ConfigError, match="refusing to write to prod"):
+    with pytest.raises(SettingsError, match="refusing to write to prod"):
         environment()
     monkeypatch.setenv("LAKEHOUSE_ALLOW_PROD", "yes")
     assert environment() == "prod"
@@ -26,7 +28,7 @@ def test_prod_needs_an_explicit_allowance(monkeypatch):
 
 def test_unknown_environment_is_rejected(monkeypatch):
     monkeypatch.setenv("LAKEHOUSE_ENV", "staging")
-    with pytest.raises(ConfigError, match="not one of"):
+    with pytest.raises(SettingsError, match="not one of"):
         environment()
 
 

@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from ingestion.spark import S3Settings, SparkSettings, needs_s3, spark_conf
+from runtime.spark import S3Settings, SparkSettings, needs_s3, spark_conf
 
 
 def test_local_conf_is_sized_for_the_machine_and_keeps_state_in_one_folder(tmp_path):

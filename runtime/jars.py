@@ -13,7 +13,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingestion.errors import SetupError
+from runtime.errors import SetupError
 
 LOCK = Path(__file__).with_name("jars.lock")
 DEFAULT_REPOSITORY = "https://repo1.maven.org/maven2"

@@ -3,7 +3,7 @@
 `spark_conf()` is pure (testable without a JVM); `get_spark()` checks Java, fetches the pinned jars
 and starts (or returns) the process-wide session. dbt-spark's `session` method calls
 `SparkSession.builder.getOrCreate()`, so running dbt in the same process after `get_spark()` makes
-dbt use exactly this session (see ingestion/dbt.py).
+dbt use exactly this session (see runtime/dbt.py).
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingestion.errors import SetupError
-from ingestion.jars import ensure_jars
-from ingestion.project import jar_cache_dir
+from runtime.errors import SetupError
+from runtime.jars import ensure_jars
+from runtime.project import jar_cache_dir
 
 SUPPORTED_JAVA = (17, 21)
 LOG4J = Path(__file__).with_name("log4j2.properties")

@@ -94,7 +94,7 @@ def problems(results: list[SourceResult]) -> list[str]:
 
 def layer_summary(spark, console: Console, env: str | None = None, sample_rows: int = 3) -> None:
     """Rows per table in each layer, expectation failures per rule, and a few rows of each gold table."""
-    from ingestion.project import layers, schema
+    from runtime.project import layers, schema
 
     table = Table(title="lakehouse layers", title_justify="left")
     for column in ("layer", "table", "rows"):

@@ -9,22 +9,14 @@ from __future__ import annotations
 
 import functools
 import os
-import re
 from pathlib import Path
 
 import yaml
 
-from ingestion.errors import ConfigError
+from ingestion.config import Config, read_config, validate_identifier
+from runtime.errors import SettingsError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
-
-
-def validate_identifier(value: str, what: str) -> str:
-    """Return `value` if it is a safe lowercase SQL identifier, else raise naming `what`."""
-    if not isinstance(value, str) or not IDENTIFIER.match(value):
-        raise ConfigError(f"{what} {value!r} is not a valid identifier (lowercase letters, digits, underscores)")
-    return value
 
 
 def state_dir() -> Path:
@@ -54,12 +46,27 @@ def environment() -> str:
     """The current environment (LAKEHOUSE_ENV, default dev), refusing prod unless explicitly allowed."""
     env = os.environ.get("LAKEHOUSE_ENV", "dev")
     if env not in environments():
-        raise ConfigError(f"LAKEHOUSE_ENV={env!r} is not one of {environments()} (dbt_project.yml vars)")
+        raise SettingsError(f"LAKEHOUSE_ENV={env!r} is not one of {environments()} (dbt_project.yml vars)")
     if env == "prod" and os.environ.get("LAKEHOUSE_ALLOW_PROD") != "yes":
-        raise ConfigError("refusing to write to prod: set LAKEHOUSE_ALLOW_PROD=yes in the production job only")
+        raise SettingsError("refusing to write to prod: set LAKEHOUSE_ALLOW_PROD=yes in the production job only")
     return env
 
 
 def schema(layer: str, env: str | None = None) -> str:
     """Schema of `layer` (bronze/silver/gold) in `env`: `<env>_<layer name>`."""
     return validate_identifier(f"{env or environment()}_{layers()[layer]}", "schema")
+
+
+def config_path() -> Path:
+    return Path(os.environ.get("LAKEHOUSE_CONFIG") or PROJECT_ROOT / "lakehouse.yml")
+
+
+def load_config(path: Path | None = None) -> Config:
+    """The sources file; LAKEHOUSE_LANDING_URI and LAKEHOUSE_S3_ENDPOINT override its landing settings."""
+    return read_config(
+        path or config_path(),
+        base_dir=PROJECT_ROOT,
+        default_landing=state_dir() / "landing",
+        landing_uri=os.environ.get("LAKEHOUSE_LANDING_URI"),
+        s3_endpoint=os.environ.get("LAKEHOUSE_S3_ENDPOINT"),
+    )

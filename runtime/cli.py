@@ -11,8 +11,9 @@ from pathlib import Path
 
 from rich.console import Console
 
-from ingestion.errors import LakehouseError
-from ingestion.project import jar_cache_dir, state_dir
+from ingestion.errors import IngestionError
+from runtime.errors import LakehouseError
+from runtime.project import jar_cache_dir, schema, state_dir
 
 console = Console(stderr=True, soft_wrap=True)
 
@@ -24,8 +25,8 @@ def _stdout() -> Console:
 
 def _settings(wait: bool = False):
     """Spark settings for this checkout; S3A is configured when the landing zone is on S3."""
-    from ingestion.config import load_config
-    from ingestion.spark import S3Settings, SparkSettings, needs_s3
+    from runtime.project import load_config
+    from runtime.spark import S3Settings, SparkSettings, needs_s3
 
     landing = load_config().landing
     s3 = None
@@ -60,20 +61,20 @@ class _StopFlag:
 
 
 def _ingestor(args, progress=None, stop=None):
-    from ingestion.config import load_config
     from ingestion.ingest import Ingestor
-    from ingestion.spark import get_spark
+    from runtime.project import load_config
+    from runtime.spark import get_spark
 
     config = load_config()
     spark = get_spark(_settings(wait=getattr(args, "wait", False)))
     kwargs = {"progress": progress} if progress else {}
     if stop:
         kwargs["should_stop"] = stop
-    return config, Ingestor(spark, config, **kwargs)
+    return config, Ingestor(spark, config, bronze_schema=schema("bronze"), **kwargs)
 
 
 def _report(results) -> int:
-    from ingestion.report import notes, problems, summary_table
+    from runtime.report import notes, problems, summary_table
 
     out = _stdout()
     out.print(summary_table(results))
@@ -85,7 +86,7 @@ def _report(results) -> int:
 
 
 def cmd_ingest_run(args: argparse.Namespace) -> int:
-    from ingestion.report import ingest_progress
+    from runtime.report import ingest_progress
 
     stop = _StopFlag()
     stop.install()
@@ -171,8 +172,8 @@ def _timestamp(text: str | None):
 
 def cmd_setup(args: argparse.Namespace) -> int:
     """Check Java and fetch the pinned jars, so later runs start offline."""
-    from ingestion.jars import ensure_jars
-    from ingestion.spark import check_java
+    from runtime.jars import ensure_jars
+    from runtime.spark import check_java
 
     check_java()
     features = {"delta", "s3"} if args.s3 else {"delta"}
@@ -182,7 +183,7 @@ def cmd_setup(args: argparse.Namespace) -> int:
 
 
 def cmd_dbt(args: argparse.Namespace) -> int:
-    from ingestion.dbt import run_dbt
+    from runtime.dbt import run_dbt
 
     result = run_dbt(args.dbt_args, _settings())
     return 0 if result.success else 1
@@ -192,9 +193,9 @@ def cmd_lint(args: argparse.Namespace) -> int:
     """sqlfluff with the dbt templater, on the project's Spark session (compiling incremental models queries it)."""
     from sqlfluff.cli.commands import cli as sqlfluff
 
-    from ingestion.dbt import dbt_environment
-    from ingestion.project import PROJECT_ROOT
-    from ingestion.spark import get_spark
+    from runtime.dbt import dbt_environment
+    from runtime.project import PROJECT_ROOT
+    from runtime.spark import get_spark
 
     dbt_environment()
     get_spark(_settings())
@@ -208,7 +209,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
 
 def _generate(spark, landing_uri: str, days: range, scale: float, seed: int):
     from generator import generate, local_writer
-    from ingestion.landing import hadoop_writer
+    from runtime.landing import hadoop_writer
 
     if landing_uri.startswith("file:"):
         writer = local_writer(Path(landing_uri.removeprefix("file://").removeprefix("file:")))
@@ -219,8 +220,8 @@ def _generate(spark, landing_uri: str, days: range, scale: float, seed: int):
 
 def cmd_generate(args: argparse.Namespace) -> int:
     """Write simulated days of raw fitness data into the landing zone."""
-    from ingestion.config import load_config
-    from ingestion.spark import get_spark
+    from runtime.project import load_config
+    from runtime.spark import get_spark
 
     landing = load_config().landing.uri
     spark = None if landing.startswith("file:") else get_spark(_settings())
@@ -234,12 +235,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     """The main job on the embedded default: land sample days, ingest them, build every dbt layer, summarize.
     The first run lands three simulated days; each later run lands the next one (an incremental build)."""
-    from ingestion.config import load_config
-    from ingestion.dbt import run_dbt
     from ingestion.ingest import Ingestor
-    from ingestion.landing import generated_days
-    from ingestion.report import ingest_progress, layer_summary
-    from ingestion.spark import get_spark
+    from runtime.dbt import run_dbt
+    from runtime.landing import generated_days
+    from runtime.project import load_config
+    from runtime.report import ingest_progress, layer_summary
+    from runtime.spark import get_spark
 
     started = time.monotonic()
     config = load_config()
@@ -249,7 +250,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _generate(spark, config.landing.uri, days, scale=1.0, seed=42)
     console.print(f"[bold]1/3 landed[/] simulated day(s) {', '.join(map(str, days))} in {config.landing.uri}")
 
-    ingestor = Ingestor(spark, config)
+    ingestor = Ingestor(spark, config, bronze_schema=schema("bronze"))
     plans = {source.name: ingestor.plan(source)[1] for source in config.sources.values()}
     totals = {name: (len(plan.to_ingest), sum(f.size for f in plan.to_ingest)) for name, plan in plans.items()}
     with ingest_progress(console, totals) as advance:
@@ -320,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except LakehouseError as exc:
+    except (LakehouseError, IngestionError) as exc:
         console.print(f"[red]error[/]: {exc}")
         return 2
     except KeyboardInterrupt:

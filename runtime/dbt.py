@@ -1,4 +1,4 @@
-"""Run dbt in this process, on the Spark session ingestion/spark.py starts.
+"""Run dbt in this process, on the Spark session runtime/spark.py starts.
 
 dbt-spark's `session` method takes whatever `SparkSession.builder.getOrCreate()` returns, so starting
 the session here first is what gives dbt the project's Delta, metastore and S3A settings. For the
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 
-from ingestion.errors import SetupError
-from ingestion.project import PROJECT_ROOT
-from ingestion.spark import SparkSettings, get_spark
+from runtime.errors import SetupError
+from runtime.project import PROJECT_ROOT
+from runtime.spark import SparkSettings, get_spark
 
 DATABRICKS_ENV = ("DATABRICKS_HOST", "DATABRICKS_HTTP_PATH", "DBT_ENV_SECRET_DATABRICKS_TOKEN")
 
