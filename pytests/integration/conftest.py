@@ -14,10 +14,15 @@ from pathlib import Path
 import pytest
 from pyspark.sql import functions as F
 
+from generator import generate, local_writer
 from ingestion.config import parse_config
 from ingestion.ingest import Ingestor, SourceResult
 from ingestion.tables import TRANSFER_LOG
+from runtime.dbt import run_dbt
+from runtime.project import load_config
 
+PIPELINE_DAYS = 3
+PIPELINE_SCALE = 0.5
 S3_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
 
 
@@ -141,3 +146,27 @@ class Lake:
 @pytest.fixture
 def lake(spark, tmp_path, unique) -> Lake:
     return Lake(spark, tmp_path, unique)
+
+
+@pytest.fixture(scope="session")
+def pipeline(spark, tmp_path_factory):
+    """The reference pipeline: PIPELINE_DAYS generated days, each landed, ingested and built in turn (as a scheduler
+    would). Shared by every test that needs built silver and gold tables."""
+    landing = tmp_path_factory.mktemp("fitness-landing")
+    config = load_config()
+    config = type(config)(
+        landing=config.landing,
+        sources={
+            name: type(source)(**{**source.__dict__, "uri": f"{landing.as_uri()}/{source.uri.rsplit('/', 1)[-1]}"})
+            for name, source in config.sources.items()
+        },
+    )
+    manifests = []
+    for day in range(PIPELINE_DAYS):
+        manifests += generate(local_writer(landing), days=range(day, day + 1), scale=PIPELINE_SCALE).days
+        ingestor = Ingestor(spark, config, bronze_schema="test_bronze")
+        results = [ingestor.run(source) for source in config.sources.values()]
+        assert all(result.ok for result in results), [r.error or r.files for r in results if not r.ok]
+        build = run_dbt(["build"])
+        assert build.success, f"dbt build failed after day {day}"
+    return manifests

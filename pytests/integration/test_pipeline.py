@@ -7,38 +7,10 @@ from __future__ import annotations
 import pytest
 from pyspark.sql import functions as F
 
-from generator import generate, local_writer
-from ingestion.ingest import Ingestor
 from runtime.dbt import run_dbt
-from runtime.project import load_config
 
 pytestmark = pytest.mark.integration
-DAYS = 3
-SCALE = 0.5
 AUDIT_LOGS = {"expectation_results"}  # append-only by design: one row per rule per build
-
-
-@pytest.fixture(scope="module")
-def pipeline(spark, tmp_path_factory):
-    """Land and build DAYS batches one after the other, as a scheduler would."""
-    landing = tmp_path_factory.mktemp("fitness-landing")
-    config = load_config()
-    config = type(config)(
-        landing=config.landing,
-        sources={
-            name: type(source)(**{**source.__dict__, "uri": f"{landing.as_uri()}/{source.uri.rsplit('/', 1)[-1]}"})
-            for name, source in config.sources.items()
-        },
-    )
-    manifests = []
-    for day in range(DAYS):
-        manifests += generate(local_writer(landing), days=range(day, day + 1), scale=SCALE).days
-        ingestor = Ingestor(spark, config, bronze_schema="test_bronze")
-        results = [ingestor.run(source) for source in config.sources.values()]
-        assert all(result.ok for result in results), [r.error or r.files for r in results if not r.ok]
-        build = run_dbt(["build"])
-        assert build.success, f"dbt build failed after day {day}"
-    return manifests
 
 
 def _tables(spark, layer: str) -> list[str]:
