@@ -18,10 +18,8 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from ingestion.config import SCHEMA_HISTORY, TRANSFER_LOG
 from ingestion.discovery import FileInfo
-
-TRANSFER_LOG = "ingestion_transfer_log"
-SCHEMA_HISTORY = "ingestion_schema_history"
 
 
 def _lineage(name: str, data_type: T.DataType, comment: str) -> T.StructField:

@@ -43,12 +43,18 @@ def layers() -> dict[str, str]:
 
 
 def environment() -> str:
-    """The current environment (LAKEHOUSE_ENV, default dev), refusing prod unless explicitly allowed."""
+    """The current environment (LAKEHOUSE_ENV, default dev), refusing prod unless explicitly allowed.
+
+    The catalog ignores the case of schema names (`Prod_silver` is `prod_silver`), so names are compared the
+    same way: any spelling of prod is prod and needs LAKEHOUSE_ALLOW_PROD=yes, and only the exact lowercase
+    names of dbt_project.yml's `environments` are accepted."""
     env = os.environ.get("LAKEHOUSE_ENV", "dev")
-    if env not in environments():
-        raise SettingsError(f"LAKEHOUSE_ENV={env!r} is not one of {environments()} (dbt_project.yml vars)")
-    if env == "prod" and os.environ.get("LAKEHOUSE_ALLOW_PROD") != "yes":
+    if env.lower() == "prod" and os.environ.get("LAKEHOUSE_ALLOW_PROD") != "yes":
         raise SettingsError("refusing to write to prod: set LAKEHOUSE_ALLOW_PROD=yes in the production job only")
+    if env not in environments() or env != env.lower():
+        raise SettingsError(
+            f"LAKEHOUSE_ENV={env!r} is not one of {', '.join(environments())} (dbt_project.yml vars; lowercase)"
+        )
     return env
 
 

@@ -26,13 +26,32 @@ def test_prod_needs_an_explicit_allowance(monkeypatch):
     assert environment() == "prod"
 
 
-def test_unknown_environment_is_rejected(monkeypatch):
-    monkeypatch.setenv("LAKEHOUSE_ENV", "staging")
-    with pytest.raises(SettingsError, match="not one of"):
+@pytest.mark.parametrize("spelling", ["Prod", "PROD", "pRoD"])
+def test_any_spelling_of_prod_is_prod(monkeypatch, spelling):
+    """The catalog ignores the case of schema names: Prod_silver is prod_silver."""
+    monkeypatch.setenv("LAKEHOUSE_ENV", spelling)
+    monkeypatch.delenv("LAKEHOUSE_ALLOW_PROD", raising=False)
+    with pytest.raises(SettingsError, match="refusing to write to prod"):
+        environment()
+    monkeypatch.setenv("LAKEHOUSE_ALLOW_PROD", "yes")
+    with pytest.raises(SettingsError, match=f"LAKEHOUSE_ENV='{spelling}' is not one of dev, test, prod"):
         environment()
 
 
-@pytest.mark.parametrize("bad", ["Robert'); drop table x;--", "a-b", "1abc", "", "a b"])
+@pytest.mark.parametrize("env", ["staging", "Dev", "TEST", " prod", "prod ", ""])
+def test_only_the_exact_lowercase_names_are_environments(monkeypatch, env):
+    monkeypatch.setenv("LAKEHOUSE_ENV", env)
+    monkeypatch.setenv("LAKEHOUSE_ALLOW_PROD", "yes")
+    with pytest.raises(SettingsError, match="not one of dev, test, prod"):
+        environment()
+
+
+def test_the_default_environment_is_dev(monkeypatch):
+    monkeypatch.delenv("LAKEHOUSE_ENV", raising=False)
+    assert environment() == "dev"
+
+
+@pytest.mark.parametrize("bad", ["Robert'); drop table x;--", "a-b", "1abc", "", "a b", "x" * 129])
 def test_identifiers_from_config_are_validated(bad):
     with pytest.raises(ConfigError):
         validate_identifier(bad, "table")
