@@ -3,13 +3,16 @@
 A rate is a share of the population it applies to (readings, events, sessions, visits). A kind with a positive
 rate appears at least once in every file or day that has a population for it, so small runs still exercise every
 cleaning rule; a rate of 0 turns the kind off.
+
+Sub-day rates only move records between the batches of one day (never into another day), so they change nothing
+with one batch a day, and the manifests of one-batch-a-day runs leave them out (`DirtRates.to_dict`).
 """
 
 from __future__ import annotations
 
 import random
 import zlib
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -40,23 +43,33 @@ class DirtRates:
     """workouts: sessions whose stop event never arrives."""
     bad_visit: float = 0.01
     """gym_logins: visits with logout <= login."""
+    late_copy_hour: float = field(default=0.2, metadata={"sub_day": True})
+    """heart_rate (sub-day): share of duplicates and re-sent readings arriving exactly an hour after the reading (the
+    others arrive with it); only copies of readings at least an hour before midnight qualify."""
+    late_stop_hour: float = field(default=0.03, metadata={"sub_day": True})
+    """workouts (sub-day): share of a day's sessions whose stop arrives exactly an hour late; only stops at least an
+    hour before midnight qualify, and not those already late, broken or delivered a day late."""
 
     def __post_init__(self) -> None:
-        for field in fields(self):
-            value = getattr(self, field.name)
-            if field.name == "malformed_min":
+        for rate in fields(self):
+            value = getattr(self, rate.name)
+            if rate.name == "malformed_min":
                 if not isinstance(value, int) or value < 0:
                     raise ValueError(f"malformed_min must be a non-negative integer, not {value!r}")
             elif not 0 <= value <= 1:
-                raise ValueError(f"dirt rate {field.name}={value!r} is not between 0 and 1")
+                raise ValueError(f"dirt rate {rate.name}={value!r} is not between 0 and 1")
 
     @classmethod
     def clean(cls) -> DirtRates:
-        """No dirt at all: every rate 0 (late deliveries across midnight still happen; they are not dirt)."""
-        return cls(**{field.name: 0 for field in fields(cls)})
+        """No dirt at all: every rate 0 (sessions running past midnight still stop on the next day, and gym visits
+        still arrive at logout, possibly in a later batch; they are not dirt)."""
+        return cls(**{rate.name: 0 for rate in fields(cls)})
 
-    def to_dict(self) -> dict[str, float]:
-        return asdict(self)
+    def to_dict(self, *, sub_day: bool = True) -> dict[str, float]:
+        """Every rate by name; `sub_day=False` leaves out those that only move records between batches of a day."""
+        return {
+            rate.name: getattr(self, rate.name) for rate in fields(self) if sub_day or not rate.metadata.get("sub_day")
+        }
 
 
 def dirt_count(rate: float, population: int, minimum: int = 1) -> int:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import gzip
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from generator.batches import Batch
 from generator.dirt import DirtRates, dirt_count
 
 T = TypeVar("T")
@@ -17,7 +18,8 @@ T = TypeVar("T")
 class RenderedFile:
     source: str
     path: str
-    """Relative to the landing root: `<source>/day=YYYY-MM-DD/<file>`, or `device_registry/registry.csv`."""
+    """Relative to the landing root: `<source>/day=YYYY-MM-DD/<file>` (the file name carrying the batch label on
+    sub-day batches), or `device_registry/registry.csv`."""
     data: bytes
     records: int
     """Non-blank lines (JSON) or data rows (CSV), malformed ones included."""
@@ -25,7 +27,12 @@ class RenderedFile:
     dirt: Mapping[str, int] = field(default_factory=dict)
     """Anomalies the silver layer must clean or quarantine, by kind."""
     events: Mapping[str, int] = field(default_factory=dict)
-    """Facts that are not dirt but help reconcile (registry changes, events by type, stops due next day)."""
+    """Facts that are not dirt but help reconcile (registry changes, events by type, stops due next day; on sub-day
+    batches `from_earlier_batches`, the records that happened before the batch began)."""
+
+
+BatchRenderer = Callable[[Batch], list[RenderedFile]]
+"""A source's files of one batch of a day whose records (and their arrivals) are already simulated."""
 
 
 def text_file(lines: list[str], *, header: str | None = None, compress: bool = False) -> bytes:

@@ -1,31 +1,41 @@
 """heart_rate: the big source. JSON lines of device readings, split into part files, vectorised with numpy.
 
-Each day's file holds the readings taken that UTC day: every few seconds during workouts (including the part after
+Each day's files hold the readings taken that UTC day: every few seconds during workouts (including the part after
 midnight of yesterday's late workouts) and about every 15 minutes otherwise, while the device is worn. Dirt: exact
 duplicates, re-sent readings (same device and second, another value, arriving later), values out of range, a few
 truncated lines, and from day 2 on a new field `signal_quality` on every line.
+
+Arrival: a reading arrives at its own time, and so does a copy (duplicate or re-send), except a share
+`late_copy_hour` of copies that arrive exactly an hour later (in the next batch with hourly batches), taken from
+copies of readings at least an hour before midnight, so a day's lines stay in its files. A batch's files hold the
+lines that arrive during it, in the day's file order (by device and time, each copy a few thousand lines after its
+original).
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
 from generator.activity import Session
-from generator.clock import SECONDS_PER_DAY, day_label, day_start, second_labels
+from generator.batches import FROM_EARLIER_BATCHES, Batch
+from generator.clock import SECONDS_PER_DAY, day_start, second_labels
 from generator.dirt import DirtRates, dirt_count, numpy_rng, python_rng
-from generator.files import RenderedFile, text_file, with_malformed
+from generator.files import BatchRenderer, RenderedFile, text_file, with_malformed
 from generator.sources.inputs import DayInputs
 
 SOURCE = "heart_rate"
 DRIFT_FROM_DAY = 2
 PART_LINES = 600_000
-"""At most this many lines per part file (about 50 MB); every day has at least MIN_PARTS parts."""
+"""At most this many lines per part file (about 50 MB); every day has at least MIN_PARTS parts (a batch at least
+one, and a day of one batch MIN_PARTS)."""
 MIN_PARTS = 2
+LATE_COPY_DELAY = 3600
 READING_EVERY = 6
 BACKGROUND_EVERY = 900
 WORN = 0.75
@@ -65,12 +75,15 @@ class Lines:
     quality: np.ndarray
     """signal_quality in hundredths (rendered from day 2 on)."""
     kind: np.ndarray
+    arrival: np.ndarray
+    """When the line arrives (seconds since the epoch, within the day)."""
 
     def __len__(self) -> int:
         return len(self.device)
 
-    def slice(self, first: int, last: int) -> Lines:
-        return Lines(*(getattr(self, name)[first:last] for name in ("device", "time", "tenths", "quality", "kind")))
+    def take(self, index: np.ndarray | slice) -> Lines:
+        """The lines at `index` (positions or a slice), in that order."""
+        return Lines(*(getattr(self, column.name)[index] for column in fields(self)))
 
     def render(self, day: int) -> list[str]:
         """f-strings over label tables: far faster than json.dumps per reading."""
@@ -88,23 +101,31 @@ class Lines:
         ]
 
 
-def render(inputs: DayInputs) -> list[RenderedFile]:
-    """The day's readings, sorted by device and time, dirtied, then split into part files (rendered one at a time)."""
-    day = inputs.day
-    lines = _dirty(day_readings(inputs), day, inputs.rates, inputs.seed)
-    parts = max(MIN_PARTS, math.ceil(len(lines) / PART_LINES))
+def renderer(inputs: DayInputs) -> BatchRenderer:
+    """Simulates the day's lines (as numpy columns, fast) once; each batch then renders only its own lines."""
+    lines = _dirty(day_readings(inputs), inputs.day, inputs.rates, inputs.seed)
+    return functools.partial(_render, _arrivals(lines, inputs.day, inputs.rates, inputs.seed), inputs)
+
+
+def _render(lines: Lines, inputs: DayInputs, batch: Batch) -> list[RenderedFile]:
+    """The batch's lines split into part files, rendered one at a time."""
+    day = batch.day
+    if not batch.whole_day:
+        lines = lines.take(np.flatnonzero((lines.arrival >= batch.start) & (lines.arrival < batch.end)))
+    parts = max(math.ceil(MIN_PARTS / batch.per_day), math.ceil(len(lines) / PART_LINES))
     bounds = np.linspace(0, len(lines), parts + 1).astype(int).tolist()
     files = []
     for part, (first, last) in enumerate(itertools.pairwise(bounds)):
-        rng = python_rng(inputs.seed, f"{SOURCE}.malformed", day, part)
-        part_lines, malformed = with_malformed(lines.slice(first, last).render(day), rng, inputs.rates)
-        counts = np.bincount(lines.kind[first:last], minlength=4)
+        rng = python_rng(inputs.seed, f"{SOURCE}.malformed", day, part, *batch.streams)
+        part_lines = lines.take(slice(first, last))
+        rendered, malformed = with_malformed(part_lines.render(day), rng, inputs.rates)
+        counts = np.bincount(part_lines.kind, minlength=4)
         files.append(
             RenderedFile(
                 SOURCE,
-                f"{SOURCE}/day={day_label(day)}/{SOURCE}-{part:03d}.json",
-                text_file(part_lines),
-                records=len(part_lines),
+                f"{batch.folder(SOURCE)}/{batch.file_name(SOURCE, f'-{part:03d}.json')}",
+                text_file(rendered),
+                records=len(rendered),
                 malformed=malformed,
                 dirt={
                     "duplicates": int(counts[DUPLICATE]),
@@ -112,6 +133,7 @@ def render(inputs: DayInputs) -> list[RenderedFile]:
                     "out_of_range": int(counts[OUT_OF_RANGE]),
                     "schema_drift": last - first if day >= DRIFT_FROM_DAY else 0,
                 },
+                events={} if batch.whole_day else {FROM_EARLIER_BATCHES: int((part_lines.time < batch.start).sum())},
             )
         )
     return files
@@ -228,7 +250,23 @@ def _dirty(readings: Readings, day: int, rates: DirtRates, seed: int) -> Lines:
         tenths=np.concatenate([tenths, copy_tenths])[order],
         quality=quality[source],
         kind=np.concatenate([kind, np.where(is_duplicate, DUPLICATE, RESENT)])[order],
+        arrival=readings.time[source],
     )
+
+
+def _arrivals(lines: Lines, day: int, rates: DirtRates, seed: int) -> Lines:
+    """`lines` with a share `late_copy_hour` of the copies arriving an hour late (never past the day's end).
+
+    Drawn from a stream of its own, after the lines are made, so the lines themselves do not depend on it.
+    """
+    rng = numpy_rng(seed, f"{SOURCE}.arrival", day)
+    is_copy = (lines.kind == DUPLICATE) | (lines.kind == RESENT)
+    before_midnight = np.flatnonzero(is_copy & (lines.time + LATE_COPY_DELAY < day_start(day + 1)))
+    count = min(len(before_midnight), dirt_count(rates.late_copy_hour, int(is_copy.sum())))
+    late = rng.choice(before_midnight, count, replace=False)
+    arrival = lines.arrival.copy()
+    arrival[late] += LATE_COPY_DELAY
+    return replace(lines, arrival=arrival)
 
 
 def _split_at(sessions: Sequence[Session], instant: int) -> tuple[list[Session], list[Session]]:

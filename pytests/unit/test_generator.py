@@ -14,10 +14,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from generator import DirtRates, generate, local_writer
+from generator import Batch, DirtRates, generate, local_writer, parse_manifest_name
+from generator.activity import plan_day
 from generator.clock import day_start
 from generator.dirt import dirt_count
 from generator.gyms import load_gyms
+from generator.world import simulate
 
 DAYS = range(3)
 SEED = 7
@@ -34,16 +36,16 @@ class Capture:
     def __call__(self, path: str, data: bytes) -> None:
         self.writes.append((path, data))
 
-    def days(self) -> list[dict[str, bytes]]:
-        """The writes of each day, up to and including its manifest (which comes last)."""
-        days, current = [], {}
+    def batches(self) -> list[dict[str, bytes]]:
+        """The writes of each batch (of each day, with one batch a day), up to and including its manifest (last)."""
+        batches, current = [], {}
         for path, data in self.writes:
             current[path] = data
             if path.startswith("_manifest/"):
-                days.append(current)
+                batches.append(current)
                 current = {}
         assert not current, "files written after the last manifest"
-        return days
+        return batches
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +57,7 @@ def run():
 
 @pytest.fixture(scope="module")
 def days(run):
-    return run[0].days()
+    return run[0].batches()
 
 
 def text_lines(path: str, data: bytes) -> list[str]:
@@ -123,7 +125,7 @@ def test_a_day_is_the_same_whether_generated_alone_or_with_others(run):
 def test_different_seeds_give_different_data(days):
     other = Capture()
     generate(other, days=range(1), seed=SEED + 1)
-    for path, data in other.days()[0].items():
+    for path, data in other.batches()[0].items():
         assert data != days[0][path], path
 
 
@@ -142,10 +144,12 @@ def test_layout_is_one_folder_per_source_and_day(days):
     ]
 
 
-def test_manifest_reconciles_with_the_files_written(run, days):
-    _, manifest = run
-    for day, (written, day_manifest) in enumerate(zip(days, manifest.days, strict=True)):
-        assert day_manifest.day == day
+@pytest.mark.parametrize("generated", ["run", "hourly"])
+def test_manifest_reconciles_with_the_files_written(request, generated):
+    capture, manifest = request.getfixturevalue(generated)
+    batches_per_day = len(manifest.batches) // len(DAYS)
+    for number, (written, day_manifest) in enumerate(zip(capture.batches(), manifest.batches, strict=True)):
+        assert day_manifest.batch == Batch(number // batches_per_day, number % batches_per_day, batches_per_day)
         assert written[day_manifest.path] == day_manifest.to_json()
         assert {entry.path for entry in day_manifest.files} == set(written) - {day_manifest.path}
         for entry in day_manifest.files:
@@ -269,7 +273,7 @@ def test_rates_are_configurable():
     rates = DirtRates(duplicate=0.1, resent=0.02, out_of_range=0.03, bad_visit=0.2, malformed=0.01, malformed_min=0)
     capture = Capture()
     manifest = generate(capture, days=range(1), seed=SEED, rates=rates)
-    readings = len({(row["device_id"], row["time"]) for row in rows_of(capture.days()[0], "heart_rate")})
+    readings = len({(row["device_id"], row["time"]) for row in rows_of(capture.batches()[0], "heart_rate")})
     dirt = day_dirt(manifest, "heart_rate", 0)
     assert dirt["duplicates"] == dirt_count(0.1, readings)
     assert dirt["resent"] == dirt_count(0.02, readings)
@@ -389,7 +393,7 @@ def test_gyms_come_from_the_seed_file(tmp_path):
     )
     capture = Capture()
     generate(capture, days=range(1), seed=SEED, gyms_csv=seed)
-    assert {row["gym_id"] for row in rows_of(capture.days()[0], "gym_logins")} == {"41", "42"}
+    assert {row["gym_id"] for row in rows_of(capture.batches()[0], "gym_logins")} == {"41", "42"}
     seed.write_text("gym_id,name,city,state,timezone\n1,Nowhere,Atlantis,XX,Atlantis/Central\n")
     with pytest.raises(ValueError, match="not an IANA timezone"):
         generate(capture, days=range(1), gyms_csv=seed)
@@ -409,8 +413,220 @@ def test_local_writer_writes_files_under_the_root(tmp_path):
 
 @pytest.mark.parametrize(
     "arguments",
-    [{"days": range(-1, 1)}, {"days": range(2, 0, -1)}, {"days": range(1), "scale": 0}, {"days": range(1), "seed": -1}],
+    [
+        {"days": range(-1, 1)},
+        {"days": range(2, 0, -1)},
+        {"days": range(1), "scale": 0},
+        {"days": range(1), "seed": -1},
+        {"days": range(1), "batches_per_day": 5},
+        {"days": range(1), "batches_per_day": 48},
+        {"days": range(1), "batches_per_day": 24.0},
+        {"days": range(1), "batches_per_day": 24, "batches": range(20, 25)},
+        {"days": range(1), "batches_per_day": 24, "batches": range(3, 1, -1)},
+        {"days": range(1), "batches": range(1, 2)},
+    ],
 )
 def test_bad_arguments_are_refused(arguments):
     with pytest.raises(ValueError):
         generate(lambda path, data: None, **arguments)
+
+
+# Sub-day batches
+
+HOURLY = 24
+# Per-file counts that do not add up over a day's batches: states at the end of a batch, and out-of-order events,
+# which a batch counts in arrival order across the day's batches and a whole day in its file's order.
+NOT_ADDITIVE = {"out_of_order", "starts_due_next_day", "stops_due_next_day", "sessions_left_open"}
+EVENT_TIME = {"heart_rate": "time", "workouts": "timestamp", "user_profile_cdc": "updated_at", "gym_logins": "login"}
+
+
+@pytest.fixture(scope="module")
+def hourly():
+    capture = Capture()
+    manifest = generate(capture, days=DAYS, seed=SEED, batches_per_day=HOURLY)
+    return capture, manifest
+
+
+def valid_lines(path: str, data: bytes) -> list[str]:
+    """The lines of a file that parse (CSV: data rows with the header's field count)."""
+    lines = text_lines(path, data)
+    if path.endswith(".csv"):
+        width = len(next(csv.reader([lines[0]])))
+        return [line for line in lines[1:] if len(next(csv.reader([line]))) == width]
+    return [line for line in lines if parse_json([line])[1] == 0]
+
+
+def good_lines(written: dict[str, bytes], source: str) -> Counter[str]:
+    """The lines that parse in the files of `source` among `written`, counted."""
+    return Counter(line for path, data in files_of(written, source).items() for line in valid_lines(path, data))
+
+
+def test_hourly_batches_are_the_same_whether_generated_alone_or_together(hourly):
+    apart = Capture()
+    generate(apart, days=range(0, 1), seed=SEED, batches_per_day=HOURLY, batches=range(0, 9))
+    generate(apart, days=range(0, 1), seed=SEED, batches_per_day=HOURLY, batches=range(9, 24))
+    for batch in range(HOURLY):
+        generate(apart, days=range(1, 2), seed=SEED, batches_per_day=HOURLY, batches=range(batch, batch + 1))
+    generate(apart, days=range(2, 3), seed=SEED, batches_per_day=HOURLY)
+    assert apart.writes == hourly[0].writes
+
+
+def test_hourly_batches_partition_the_days_records(run, days, hourly):
+    batches, manifest = hourly[0].batches(), hourly[1]
+    for day, whole in enumerate(days):
+        of_day = [(written, m) for written, m in zip(batches, manifest.batches, strict=True) if m.day == day]
+        assert [m.batch.index for _, m in of_day] == list(range(HOURLY))
+        for source in EVENT_TIME:
+            assert sum((good_lines(written, source) for written, _ in of_day), Counter()) == good_lines(whole, source)
+            day_counts = run[1].days[day].sources()[source]
+            batch_counts = [m.sources()[source] for _, m in of_day]
+            for kind in ("dirt", "events"):
+                for name, count in day_counts[kind].items():
+                    if name not in NOT_ADDITIVE:
+                        assert sum(counts[kind][name] for counts in batch_counts) == count, (source, name)
+            good = day_counts["records"] - day_counts["malformed"]
+            assert sum(counts["records"] - counts["malformed"] for counts in batch_counts) == good
+        last = of_day[-1][1].sources()["workouts"]["events"]
+        day_events = run[1].days[day].sources()["workouts"]["events"]
+        assert last["starts_due_later"] == day_events["starts_due_next_day"]
+        assert last["stops_due_later"] == day_events["stops_due_next_day"]
+
+
+@pytest.mark.parametrize("batches_per_day", [2, 4])
+def test_any_batch_size_cuts_the_same_arrivals(hourly, batches_per_day):
+    """Batch k of a coarser size holds the same records as the hourly batches it spans."""
+    capture = Capture()
+    generate(capture, days=range(1), seed=SEED, batches_per_day=batches_per_day)
+    hours = 24 // batches_per_day
+    hourly_batches = hourly[0].batches()[:HOURLY]
+    for index, written in enumerate(capture.batches()):
+        first = index * hours
+        assert f"_manifest/day=2026-01-05/hours={first:02d}-{first + hours:02d}.json" in written
+        assert f"workouts/day=2026-01-05/workouts-h{first:02d}.json.gz" in written
+        for source in EVENT_TIME:
+            spanned = sum((good_lines(batch, source) for batch in hourly_batches[first : first + hours]), Counter())
+            assert good_lines(written, source) == spanned, (index, source)
+
+
+def test_the_registry_extract_is_rewritten_once_a_day_with_the_last_batch(days, hourly):
+    capture, manifest = hourly
+    registry_writes = [data for path, data in capture.writes if path == "device_registry/registry.csv"]
+    assert registry_writes == [whole["device_registry/registry.csv"] for whole in days]
+    for written, batch in zip(capture.batches(), manifest.batches, strict=True):
+        assert batch.registry_extract == batch.batch.is_last == ("device_registry/registry.csv" in written)
+        assert json.loads(written[batch.path])["registry_extract"] == batch.registry_extract
+
+
+def test_late_data_crosses_batch_boundaries_as_the_manifest_counts(hourly):
+    """Every sub-day file counts the records that happened before its batch began; each source has some."""
+    capture, manifest = hourly
+    crossing: Counter[str] = Counter()
+    latest: dict[int, tuple[str, int]] = {}  # user_id -> latest updated_at so far in the day, and its batch
+    for written, batch in zip(capture.batches(), manifest.batches, strict=True):
+        begins, day_begins, index = batch.batch.start, day_start(batch.day), batch.batch.index
+        latest = {} if index == 0 else latest
+        for entry in batch.files:
+            if entry.source == "device_registry":
+                continue
+            rows = parse(entry.path, written[entry.path])[0]
+            earlier = [row for row in rows if epoch(row[EVENT_TIME[entry.source]]) < begins]
+            assert entry.events["from_earlier_batches"] == len(earlier), entry.path
+            crossing[entry.source] += len(earlier)
+            if entry.source == "workouts":
+                hour_late = [
+                    row for row in earlier if row["action"] == "stop" and epoch(row["timestamp"]) >= day_begins
+                ]
+                assert entry.dirt["hour_late_stops"] == len(hour_late) == len(earlier) - entry.dirt["delayed_stops"]
+            if entry.source == "user_profile_cdc":
+                out_of_order = 0
+                for row in rows:
+                    before = latest.get(row["user_id"], (row["updated_at"], index))
+                    out_of_order += before[0] > row["updated_at"]
+                    crossing["cdc_out_of_order_across_batches"] += before[0] > row["updated_at"] and before[1] < index
+                    latest[row["user_id"]] = max(before, (row["updated_at"], index))
+                assert entry.dirt["out_of_order"] == out_of_order, entry.path
+    assert all(crossing[source] > 0 for source in (*EVENT_TIME, "cdc_out_of_order_across_batches")), crossing
+    totals = manifest.totals()
+    assert totals["dirt"]["hour_late_stops"] > 0 and totals["dirt"]["delayed_stops"] > 0
+    assert totals["dirt"]["out_of_order"] > 0
+
+
+def test_resent_readings_arrive_in_a_later_batch_than_the_original(hourly):
+    capture, manifest = hourly
+    rates = DirtRates()
+    for day in DAYS:
+        seen: dict[tuple, list[tuple[int, float]]] = defaultdict(list)
+        for written, batch in zip(capture.batches(), manifest.batches, strict=True):
+            if batch.day == day:
+                for row in rows_of(written, "heart_rate"):
+                    seen[row["device_id"], row["time"]].append((batch.batch.index, row["heartrate"]))
+        copies = sum(len(lines) - 1 for lines in seen.values())
+        late = sum(batch_of_line > lines[0][0] for lines in seen.values() for batch_of_line, _ in lines[1:])
+        resent_later = [
+            lines for lines in seen.values() if any(b > lines[0][0] and value != lines[0][1] for b, value in lines[1:])
+        ]
+        assert late == dirt_count(rates.late_copy_hour, copies) > 0
+        assert resent_later
+        assert all(b - lines[0][0] <= 1 for lines in seen.values() for b, _ in lines)
+
+
+def test_hour_late_stops_follow_their_rate(hourly):
+    gyms = load_gyms()
+    world = simulate(SEED, 1.0, gyms, DAYS[-1])
+    for day in DAYS:
+        sessions = len(plan_day(world[day], gyms, SEED).sessions)
+        hour_late = sum(m.sources()["workouts"]["dirt"]["hour_late_stops"] for m in hourly[1].batches if m.day == day)
+        assert hour_late == dirt_count(DirtRates().late_stop_hour, sessions)
+
+
+def test_without_dirt_only_gym_visits_cross_batches():
+    manifest = generate(
+        lambda path, data: None, days=range(2), seed=SEED, batches_per_day=HOURLY, rates=DirtRates.clean()
+    )
+    crossing = manifest.totals()["events"]["from_earlier_batches"]
+    assert crossing == manifest.totals("gym_logins")["events"]["from_earlier_batches"] > 0
+
+
+def test_paths_sort_by_arrival(hourly):
+    capture, manifest = hourly
+    for source in (*EVENT_TIME, "_manifest"):
+        paths = [path for path, _ in capture.writes if path.startswith(f"{source}/")]
+        assert paths == sorted(paths) and len(paths) >= len(DAYS) * HOURLY, source
+    for written, batch in zip(capture.batches(), manifest.batches, strict=True):
+        label = f"-h{batch.batch.index:02d}"
+        assert all(label in path for path in written if path.split("/")[0] in EVENT_TIME), sorted(written)
+        assert (
+            batch.path == f"_manifest/day={batch.date}/hours={batch.batch.index:02d}-{batch.batch.index + 1:02d}.json"
+        )
+    assert "heart_rate/day=2026-01-06/heart_rate-h07-000.json" in dict(capture.writes)
+    assert "workouts/day=2026-01-06/workouts-h07.json.gz" in dict(capture.writes)
+
+
+def test_manifest_names_parse_back_to_their_batch(run, hourly):
+    for batch in (*run[1].batches, *hourly[1].batches):
+        assert parse_manifest_name(batch.path) == batch.batch
+    assert parse_manifest_name("s3a://bucket/landing/_manifest/day=2026-01-07/hours=06-12.json") == Batch(2, 1, 4)
+    assert parse_manifest_name("day=2026-01-05/hours=00-24.json") == Batch(0, 0, 1)
+    for name in (
+        "heart_rate/day=2026-01-05/heart_rate-000.json",
+        "_manifest/day=2026-01-05/hours=05-07.json",
+        "_manifest/day=2026-01-05/hours=00-05.json",
+        "_manifest/day=2026-01-05/hours=08-07.json",
+        "_manifest/day=2025-12-31.json",
+        "_manifest/day=2026-13-01.json",
+        "_manifest/day=2026-01-05.json.tmp",
+        "heart_rate/day=2026-01-05.json",
+    ):
+        assert parse_manifest_name(name) is None, name
+    assert sorted([Batch(1, 0, 24), Batch(0, 23, 24), Batch(0, 2, 24)]) == [
+        Batch(0, 2, 24),
+        Batch(0, 23, 24),
+        Batch(1, 0, 24),
+    ]
+
+
+def test_one_batch_a_day_manifests_keep_their_shape(run, hourly):
+    whole, sub_day = json.loads(run[1].days[0].to_json()), json.loads(hourly[1].batches[0].to_json())
+    assert "late_copy_hour" not in whole["rates"] and "batch" not in whole
+    assert sub_day["rates"] == DirtRates().to_dict()
+    assert (sub_day["batch"], sub_day["batches_per_day"], sub_day["arrivals_from"]) == (0, 24, "2026-01-05T00:00:00Z")
