@@ -1,8 +1,7 @@
-"""Which files exist under a source's location, and which of them a run should ingest.
+"""Which of the files under a source's location a run should ingest (listing itself is in storage.py).
 
-Listing goes through Hadoop's FileSystem (the same code Spark reads with), so local folders, s3a:// and
-Databricks volumes behave alike. Planning is pure: it compares the listing with what the transfer log has
-already seen. A file's identity is its URI, size and modification time.
+Planning is pure: it compares the listing with what the transfer log has already seen. A file's identity is its
+URI, size and modification time.
 """
 
 from __future__ import annotations
@@ -10,7 +9,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
 
 @dataclass(frozen=True, order=True)
@@ -18,7 +17,7 @@ class FileInfo:
     modified_at: datetime  # first, so sorting processes the oldest files first
     uri: str  # as Spark reports it in _metadata.file_path (URL-encoded): the key in bronze and the log
     size: int
-    path: str  # as Hadoop lists it (not encoded): what the reader is given
+    path: str  # the location, not encoded (file:/x y.json, s3a://bucket/key): what the reader is given
 
     @property
     def identity(self) -> tuple[str, int, datetime]:
@@ -36,56 +35,23 @@ class Plan:
         return sorted(self.new + self.rewritten)
 
 
-def _hidden(relative: str) -> bool:
-    """Hadoop/Spark convention: names starting with _ or . (markers, checksums, manifests) are not data."""
-    return any(part.startswith(("_", ".")) for part in relative.split("/"))
-
-
-def list_files(spark, uri: str) -> list[FileInfo]:
-    """Every data file under `uri` (recursively), oldest first. A missing folder is an empty source."""
-    jvm = spark._jvm
-    root = jvm.org.apache.hadoop.fs.Path(uri)
-    fs = root.getFileSystem(spark._jsc.hadoopConfiguration())
-    if not fs.exists(root):
-        return []
-    root = fs.makeQualified(root)  # file:///x and file:/x list alike, and match Spark's own file paths
-    root_text = root.toString().rstrip("/")
-    spark_path = jvm.org.apache.spark.paths.SparkPath
-    files = []
-    iterator = fs.listFiles(root, True)
-    while iterator.hasNext():
-        status = iterator.next()
-        path = status.getPath()
-        text = path.toString()
-        if _hidden(text[len(root_text) :].lstrip("/")):
-            continue
-        modified = datetime.fromtimestamp(status.getModificationTime() / 1000, tz=timezone.utc)
-        files.append(
-            FileInfo(modified, _as_spark_reports(spark_path.fromPath(path).urlEncoded()), status.getLen(), text)
-        )
-    return sorted(files)
-
-
-def _as_spark_reports(uri: str) -> str:
-    """Spark's _metadata.file_path writes local files as file:/x, where java.net.URI gives file:///x."""
-    return "file:/" + uri[len("file:///") :] if uri.startswith("file:///") else uri
-
-
 def plan_files(
     listing: list[FileInfo], seen: dict[str, dict[tuple[int, datetime], str]], allow_overwrites: bool
 ) -> Plan:
-    """Split a listing into new files, rewrites to ingest, and rewrites to report only.
+    """Split a listing into files to ingest, rewrites to ingest, and rewrites to report only.
 
-    `seen` maps a file URI to the identities (size, modified_at) the transfer log holds for it, each with its
-    latest status. A version that only ever failed does not make its replacement a "rewrite": a fixed file
-    re-uploaded after a failure is simply new.
+    `seen` maps a file URI to the versions (size, modified_at) the transfer log holds for it, each with its most
+    final status. A version that committed, or whose rewrite was already reported, is done. A version that
+    failed is tried again on every run until it commits (or is replaced or removed), so a failure is never
+    silently settled. A new version of a file that committed before is a rewrite.
     """
     new, rewritten, ignored = [], [], []
     for file in listing:
         versions = seen.get(file.uri, {})
-        if (file.size, file.modified_at) in versions:
+        if versions.get((file.size, file.modified_at)) in ("committed", "rewrite_ignored"):
             continue
-        if not any(status != "failed" for status in versions.values()):
+        earlier = any(status == "committed" for version, status in versions.items())
+        if not earlier:
             new.append(file)
         else:
             (rewritten if allow_overwrites else ignored).append(file)

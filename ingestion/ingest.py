@@ -1,15 +1,17 @@
-"""Ingest sources into bronze: discover new files, claim a batch, write it exactly once, log every file.
+"""Ingest sources into bronze: discover new files, write each batch exactly once, log every file.
 
-A batch is executed in three Delta commits, each safe to repeat:
-  1. claim    transfer log: one 'started' row per file   (txnAppId claim:<source>, txnVersion = batch id)
-  2. write    bronze: the batch's rows                    (txnAppId ingestion:<source>, txnVersion = batch id)
-  3. commit   transfer log: one terminal row per file with its counts
-A run killed anywhere finds the claimed-but-unfinished batch on its next start and executes it again with the
-same batch id: if step 2 had committed, Delta skips the write; counts are always read back from bronze.
+A batch is two Delta commits, each safe to repeat:
+  1. write    bronze: the batch's rows, as transaction (ingestion:<source>, batch id), the commit's metadata naming
+              the batch's files; rows written, rescued and quarantined per file are counted during the write
+  2. log      transfer log: one row per file with its outcome and counts, as transaction (log:<source>, batch id)
+A run killed between the two finds the batch in bronze's history on its next start (a commit newer than the
+log's last batch) and logs it then; a run killed before the first commit left nothing, and its files are simply
+still new. Delta refuses a second commit of a batch id, so two runs can never both write one batch.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import signal
@@ -17,25 +19,41 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from urllib.parse import unquote
 
 from py4j.protocol import Py4JJavaError
 from pyspark.errors import PySparkException
-from pyspark.sql import SparkSession
+from pyspark.sql import Observation, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from ingestion.config import COLUMN_NAME, Config, SourceConfig
-from ingestion.discovery import FileInfo, batches, escape_glob, list_files, plan_files, select_files
+from ingestion.discovery import FileInfo, Plan, batches, escape_glob, plan_files, select_files
 from ingestion.errors import IngestionError
-from ingestion.readers import RAW, incoming_columns, json_head_keys, read_files
-from ingestion.tables import BronzeTable, SchemaHistory, TransferLog
+from ingestion.readers import (
+    RAW,
+    UNKNOWN_KEYS,
+    Sniff,
+    csv_header,
+    header_problem,
+    incoming_columns,
+    json_head_keys,
+    read_files,
+    sniff,
+)
+from ingestion.storage import Storage
+from ingestion.tables import BatchCommit, BronzeTable, SchemaHistory, SourceState, TransferLog
+
+log = logging.getLogger(__name__)
+COUNTED_FILES = 128  # files counted while writing; a wider batch is counted by reading it back
+PARALLEL_SOURCES = 4
 
 
 class ConcurrentRunError(IngestionError):
-    """Another run claimed the batch this run wanted."""
+    """Another run committed the batch this run was writing."""
 
 
 class SchemaChangeError(IngestionError):
@@ -47,7 +65,7 @@ class FileResult:
     file: FileInfo
     batch_id: int | None
     action: str
-    status: str  # committed | failed | rewrite_ignored | planned (dry run)
+    status: str  # committed | failed | rewrite_ignored
     records_read: int = 0
     rows_written: int = 0
     rows_rescued: int = 0
@@ -61,8 +79,10 @@ class SourceResult:
     table: str
     files: list[FileResult] = field(default_factory=list)
     new_columns: list[str] = field(default_factory=list)
-    rescued_columns: list[str] = field(default_factory=list)
+    rescued_columns: list[str] = field(default_factory=list)  # unknown columns left in _rescued_data
+    capped_columns: list[str] = field(default_factory=list)  # new columns over max_new_columns_per_batch
     recovered_batches: list[int] = field(default_factory=list)
+    hidden_files: int = 0
     seconds: float = 0.0
     error: str | None = None
 
@@ -83,6 +103,16 @@ class SourceResult:
 
 
 Progress = Callable[[str, FileResult], None]  # called once per file as its batch finishes
+
+
+@dataclass(frozen=True)
+class SourcePlan:
+    """What a run of one source would do now."""
+
+    unlogged: list[BatchCommit]  # batches in bronze that a killed run did not log
+    plan: Plan
+    hidden: list[str]  # files skipped by the hidden-file rule
+    next_batch: int
 
 
 def _failpoint(name: str) -> None:
@@ -108,8 +138,29 @@ def _type(name: str) -> T.DataType:
     return T._parse_datatype_string(name)
 
 
+@dataclass
+class _Batch:
+    """One batch on its way through the protocol."""
+
+    source: SourceConfig
+    bronze: BronzeTable
+    batch_id: int
+    action: str
+    files: list[FileInfo]
+    started_at: datetime = field(default_factory=_now)
+    sniffs: dict[str, Sniff] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)  # uri -> cause
+
+    @property
+    def readable(self) -> list[FileInfo]:
+        return [file for file in self.files if file.uri not in self.failed]
+
+    def fail(self, file: FileInfo, cause: str) -> None:
+        self.failed[file.uri] = f"source {self.source.name}, file {file.uri}: {cause}"
+
+
 class Ingestor:
-    """Runs ingestion for configured sources on one Spark session, in one environment."""
+    """Runs ingestion for configured sources on one Spark session, into one bronze schema."""
 
     def __init__(
         self,
@@ -117,53 +168,69 @@ class Ingestor:
         config: Config,
         *,
         bronze_schema: str,
+        storage: Storage | None = None,
         progress: Progress | None = None,
         should_stop: Callable[[], bool] = lambda: False,
     ):
         self.spark = spark
         self.config = config
         self.schema_name = bronze_schema
+        self.storage = storage or Storage(config.landing.s3_endpoint, config.landing.s3_region)
         self.run_id = uuid.uuid4().hex
         self.progress = progress or (lambda source, result: None)
         self.should_stop = should_stop
         self.log = TransferLog(spark, self.schema_name)
         self.history = SchemaHistory(spark, self.schema_name)
+        self._states: dict[str, SourceState] = {}
         _arm_kill_timer()
 
     # --- public API ---------------------------------------------------------------------------------------
 
-    def plan(self, source: SourceConfig):
-        """What a run would do now: (pending batches, plan) without touching any table."""
-        events = self.log.events(source.name)
-        listing = list_files(self.spark, source.uri)
-        return TransferLog.pending(events), plan_files(listing, TransferLog.seen(events), source.allow_overwrites)
+    def plan(self, source: SourceConfig) -> SourcePlan:
+        """What a run of `source` would do now, without writing anything."""
+        bronze = self._bronze(source)
+        state = self._state([source])[source.name]
+        unlogged = bronze.commits(after=state.last_batch) if bronze.exists() else []
+        for commit in unlogged:
+            state = _with_commit(state, commit)
+        listing = self.storage.list_files(source.uri)
+        plan = plan_files(listing.files, state.seen, source.allow_overwrites)
+        return SourcePlan(unlogged, plan, listing.hidden, state.last_batch + 1)
 
-    def run(self, source: SourceConfig) -> SourceResult:
-        """Ingest every file of `source` not ingested yet, then stop (like Auto Loader's availableNow)."""
+    def run_all(self, sources: list[SourceConfig], plans: dict[str, SourcePlan] | None = None) -> list[SourceResult]:
+        """Run every source, at the same time: small sources do not queue behind each other (Spark's FAIR
+        scheduler shares the cores between their jobs). Results in the order of `sources`."""
+        plans = plans or {}
+        self._state([source for source in sources if source.name not in plans])  # one scan of the transfer log
+        if len(sources) <= 1:
+            return [self.run(source, plans.get(source.name)) for source in sources]
+        with ThreadPoolExecutor(max_workers=min(PARALLEL_SOURCES, len(sources)), thread_name_prefix="ingest") as pool:
+            return list(pool.map(lambda source: self.run(source, plans.get(source.name)), sources))
+
+    def run(self, source: SourceConfig, plan: SourcePlan | None = None) -> SourceResult:
+        """Ingest every file of `source` not ingested yet, then stop (like Auto Loader's availableNow). `plan`,
+        from `plan()` just before, saves listing the files twice."""
         started = time.monotonic()
         result = SourceResult(source.name, f"{self.schema_name}.{source.table}")
-        bronze = BronzeTable(self.spark, self.schema_name, source.table, source.name)
         try:
+            bronze = self._bronze(source)
             self._sync_declared_schema(source, bronze)
-            events = self.log.events(source.name)
-            pending = TransferLog.pending(events)
-            for batch_id, (action, files) in sorted(pending.items()):
-                result.recovered_batches.append(batch_id)
-                self._execute(source, bronze, files, batch_id, action, result, claim=False)
-            if pending:
-                events = self.log.events(source.name)
-            plan = plan_files(list_files(self.spark, source.uri), TransferLog.seen(events), source.allow_overwrites)
-            self._record_ignored_rewrites(source, plan.ignored_rewrites, result)
-            next_id = TransferLog.next_batch_id(events)
-            rewritten = {file.uri for file in plan.rewritten}
-            for files in batches(plan.to_ingest, source.max_files_per_batch):
+            plan = plan or self.plan(source)
+            self._log_unlogged(source, bronze, plan.unlogged, result)
+            result.hidden_files = len(plan.hidden)
+            self._record_ignored_rewrites(source, plan.plan.ignored_rewrites, result)
+            next_id = plan.next_batch
+            rewritten = {file.uri for file in plan.plan.rewritten}
+            for files in batches(plan.plan.to_ingest, source.max_files_per_batch):
                 if self.should_stop():
                     break
                 action = "overwrite" if any(file.uri in rewritten for file in files) else "ingest"
-                self._execute(source, bronze, files, next_id, action, result, claim=True)
+                self._execute(_Batch(source, bronze, next_id, action, files), result)
                 next_id += 1
         except IngestionError as exc:
             result.error = str(exc)
+        finally:
+            self._states.pop(source.name, None)  # the next run reads the log afresh
         result.seconds = time.monotonic() - started
         return result
 
@@ -179,124 +246,179 @@ class Ingestor:
         """Re-ingest chosen files: their bronze rows are replaced atomically, and the log records a replay."""
         started = time.monotonic()
         result = SourceResult(source.name, f"{self.schema_name}.{source.table}")
-        bronze = BronzeTable(self.spark, self.schema_name, source.table, source.name)
-        chosen = select_files(list_files(self.spark, source.uri), names=names, glob=glob, since=since, until=until)
-        if not chosen:
-            result.error = f"source {source.name}: no file matches the replay selection"
-        elif not bronze.exists():
-            result.error = f"source {source.name}: nothing ingested yet, run `lakehouse ingest run` first"
-        else:
-            try:
-                next_id = TransferLog.next_batch_id(self.log.events(source.name))
-                for files in batches(chosen, source.max_files_per_batch):
-                    self._execute(source, bronze, files, next_id, "replay", result, claim=True)
-                    next_id += 1
-            except IngestionError as exc:
-                result.error = str(exc)
+        try:
+            bronze = self._bronze(source)
+            listing = self.storage.list_files(source.uri)
+            chosen = select_files(listing.files, names=names, glob=glob, since=since, until=until)
+            if not chosen:
+                raise IngestionError(f"source {source.name}: no file matches the replay selection")
+            if not bronze.exists():
+                raise IngestionError(f"source {source.name}: nothing ingested yet, run `lakehouse ingest run` first")
+            plan = self.plan(source)
+            self._log_unlogged(source, bronze, plan.unlogged, result)
+            next_id = plan.next_batch
+            for files in batches(chosen, source.max_files_per_batch):
+                self._execute(_Batch(source, bronze, next_id, "replay", files), result)
+                next_id += 1
+        except IngestionError as exc:
+            result.error = str(exc)
+        finally:
+            self._states.pop(source.name, None)
         result.seconds = time.monotonic() - started
         return result
 
+    # --- state --------------------------------------------------------------------------------------------
+
+    def _bronze(self, source: SourceConfig) -> BronzeTable:
+        return BronzeTable(self.spark, self.schema_name, source.table, source.name)
+
+    def _state(self, sources: list[SourceConfig]) -> dict[str, SourceState]:
+        missing = [source.name for source in sources if source.name not in self._states]
+        if missing:
+            self._states.update(self.log.states(missing))
+        return {source.name: self._states[source.name] for source in sources}
+
+    def _log_unlogged(self, source, bronze, commits: list[BatchCommit], result: SourceResult) -> None:
+        """Log the batches a killed run committed to bronze but did not log (read back for their counts)."""
+        for commit in commits:
+            batch = _Batch(source, bronze, commit.batch_id, commit.action, commit.files, commit.started_at)
+            batch.failed = dict(commit.failed)
+            self._finish(batch, bronze.batch_counts(commit.batch_id), result)
+            result.recovered_batches.append(commit.batch_id)
+
     # --- one batch ----------------------------------------------------------------------------------------
 
-    def _execute(self, source, bronze, files, batch_id, action, result, *, claim: bool) -> None:
-        started_at = _now()
-        if claim:
-            self._claim(source, files, batch_id, action, started_at)
-        _failpoint("after-claim")
-        failed: dict[str, str] = {}
+    def _execute(self, batch: _Batch, result: SourceResult) -> None:
+        """Sniff, check the schema, write, evolve, log: the protocol for one batch."""
+        self._sniff(batch)
+        if not batch.readable:  # every file failed alone: log them, write nothing
+            self._finish(batch, {}, result)
+            return
         try:
-            new_columns = self._prepare_schema(source, bronze, files, batch_id)
+            schema = self._prepare_schema(batch, result)
         except SchemaChangeError as exc:
-            self._finish(source, files, batch_id, action, started_at, result, {}, {f.uri: str(exc) for f in files})
+            for file in batch.readable:
+                batch.failed[file.uri] = str(exc)
+            self._finish(batch, {}, result)
             raise
-        remaining = list(files)
-        while True:
-            try:
-                self._write(source, bronze, remaining, batch_id, action, started_at)
-                break
-            except (Py4JJavaError, PySparkException) as exc:
-                culprit = _file_named_in(exc, remaining)
-                if culprit is None:
-                    message = f"source {source.name}, batch {batch_id}: {_first_line(exc)}"
-                    self._finish(
-                        source, files, batch_id, action, started_at, result, {}, {f.uri: message for f in files}
-                    )
-                    raise IngestionError(message) from None
-                failed[culprit.uri] = f"source {source.name}, file {culprit.uri}: {_first_line(exc)}"
-                remaining = [file for file in remaining if file is not culprit]
+        _failpoint("before-write")
+        counts, unknown = self._write(batch, schema)
         _failpoint("after-write")
-        summary = bronze.batch_summary(batch_id)
-        new_columns += self._evolve_from_rescued(source, bronze, batch_id, summary, result)
-        result.new_columns += [name for name in new_columns if name not in result.new_columns]
-        counts = {uri: (written, rescued, quarantined) for uri, (written, rescued, quarantined, _) in summary.items()}
+        if unknown:
+            counts = self._evolve_from_rescued(batch, unknown, result) or counts
         _failpoint("before-commit")
-        self._finish(source, files, batch_id, action, started_at, result, counts, failed)
+        self._finish(batch, counts, result)
 
-    def _claim(self, source, files, batch_id, action, started_at) -> None:
-        rows = [
-            self._log_row(source, file, batch_id, action, "started", started_at=started_at, finished_at=None)
-            for file in files
-        ]
-        try:
-            won = self.log.claim(rows, source.name, batch_id, self.run_id)
-        except (Py4JJavaError, PySparkException) as exc:
-            if "concurrent" not in str(exc).lower():
-                raise
-            won = False  # Delta's conflict check: another run committed the same claim first
-        if not won:
-            raise ConcurrentRunError(
-                f"source {source.name}: batch {batch_id} was claimed by another ingestion run, which is running "
-                "now; try again when it has finished"
-            )
+    def _sniff(self, batch: _Batch) -> None:
+        heads = self.storage.heads(batch.files)
+        for file in batch.files:
+            found = sniff(file, heads[file.uri], batch.source.format)
+            batch.sniffs[file.uri] = found
+            if found.problem:
+                batch.fail(file, found.problem)
 
-    def _write(self, source, bronze, files, batch_id, action, started_at) -> None:
-        frame = read_files(self.spark, source, files, bronze.data_schema()).select(
+    def _write(self, batch: _Batch, schema: T.StructType) -> tuple[dict[str, tuple[int, int, int]], list[str]]:
+        """Write the readable files; a file Spark cannot read fails alone and the rest is written again. Returns
+        rows (written, rescued, quarantined) per file and the unknown keys found in the rows."""
+        while batch.readable:
+            try:
+                return self._write_once(batch, schema)
+            except (Py4JJavaError, PySparkException) as exc:
+                culprit = _file_named_in(exc, batch.readable)
+                log.warning("source %s, batch %s: write failed", batch.source.name, batch.batch_id, exc_info=True)
+                if culprit is None:
+                    # Not one file's fault: nothing is settled, every file of the batch is tried again next run.
+                    raise IngestionError(
+                        f"source {batch.source.name}, batch {batch.batch_id}: {_first_line(exc)} "
+                        "(no file was settled; the next run tries them again)"
+                    ) from None
+                batch.fail(culprit, _first_line(exc))
+        return {}, []
+
+    def _write_once(self, batch: _Batch, schema: T.StructType):
+        files = batch.readable
+        data_schema = batch.bronze.data_schema(schema)
+        frame = read_files(self.spark, batch.source, files, data_schema, batch.sniffs).select(
             "*",
-            F.lit(started_at).cast("timestamp").alias("_ingested_at"),
-            F.lit(batch_id).cast("bigint").alias("_batch_id"),
+            F.lit(batch.started_at).cast("timestamp").alias("_ingested_at"),
+            F.lit(batch.batch_id).cast("bigint").alias("_batch_id"),
         )
-        frame = frame.select(*bronze.columns())  # the table's own column order
-        replace = [file.uri for file in files] if action == "replay" else None
-        bronze.write(frame, batch_id, replace_files=replace)
+        observation = Observation(f"batch_{uuid.uuid4().hex}")
+        counted = len(files) <= COUNTED_FILES
+        index = F.create_map(*[item for i, file in enumerate(files) for item in (F.lit(file.uri), F.lit(i))])
+        frame = frame.select("*", index[F.col("_source_file")].alias("_file_index"))
+        frame = frame.observe(observation, *_batch_metrics(len(files) if counted else 0))
+        frame = frame.select(*[f"`{name}`" for name in schema.fieldNames()])  # the table's own column order
+        commit = BatchCommit(
+            batch.source.name,
+            batch.batch_id,
+            self.run_id,
+            batch.action,
+            batch.started_at,
+            files,
+            batch.failed,
+        )
+        replace = [file.uri for file in files] if batch.action == "replay" else None
+        if not batch.bronze.write(frame, commit, replace_files=replace):
+            raise ConcurrentRunError(
+                f"source {batch.source.name}: batch {batch.batch_id} was committed by another ingestion run "
+                "while this one was writing it; nothing was duplicated. Run again to continue."
+            )
+        metrics = observation.get
+        total = metrics["total"]
+        if counted and metrics["unmatched"] == 0:
+            counts = {
+                file.uri: (metrics[f"r{i}"] - metrics[f"q{i}"], metrics[f"s{i}"], metrics[f"q{i}"])
+                for i, file in enumerate(files)
+            }
+        else:  # too many files to count in the write, or a file path Spark spells otherwise: read it back
+            counts = batch.bronze.batch_counts(batch.batch_id)
+        if sum(written + quarantined for written, _, quarantined in counts.values()) != total:
+            raise IngestionError(
+                f"source {batch.source.name}, batch {batch.batch_id}: counted {total} rows but per-file counts "
+                "do not add up; please report this"
+            )
+        return counts, [key for key in metrics["unknown_keys"] if key != RAW]
 
-    def _finish(self, source, files, batch_id, action, started_at, result, counts, failed) -> None:
+    def _finish(self, batch: _Batch, counts: dict[str, tuple[int, int, int]], result: SourceResult) -> None:
+        """Log each file's outcome (one idempotent append per batch) and report it."""
         finished_at = _now()
         rows, file_results = [], []
-        for file in files:
+        for file in batch.files:
             written, rescued, quarantined = counts.get(file.uri, (0, 0, 0))
-            status = "failed" if file.uri in failed else "committed"
+            failed = batch.failed.get(file.uri)
             file_result = FileResult(
                 file,
-                batch_id,
-                action,
-                status,
+                batch.batch_id,
+                batch.action,
+                "failed" if failed else "committed",
                 written + quarantined,
                 written,
                 rescued,
                 quarantined,
-                failed.get(file.uri),
+                failed,
             )
             file_results.append(file_result)
             rows.append(
                 self._log_row(
-                    source,
+                    batch.source,
                     file,
-                    batch_id,
-                    action,
-                    status,
-                    started_at=started_at,
+                    batch.batch_id,
+                    batch.action,
+                    file_result.status,
+                    started_at=batch.started_at,
                     finished_at=finished_at,
-                    records_read=written + quarantined,
+                    records_read=file_result.records_read,
                     rows_written=written,
                     rows_rescued=rescued,
                     rows_quarantined=quarantined,
-                    error=failed.get(file.uri),
+                    error=failed,
                 )
             )
-        self.log.append(rows)
+        self.log.append(rows, batch.source.name, batch.batch_id)
         for file_result in file_results:
             result.files.append(file_result)
-            self.progress(source.name, file_result)
+            self.progress(batch.source.name, file_result)
 
     def _log_row(self, source, file, batch_id, action, status, **values) -> dict:
         return {
@@ -354,66 +476,87 @@ class Ingestor:
             bronze.add_columns(added)
             self.history.record(source.name, bronze.name, "declared", list(added), bronze.data_schema(), None)
 
-    def _prepare_schema(self, source, bronze, files, batch_id) -> list[str]:
-        """Before writing: infer the schema of a new undeclared source, check or add columns the files announce.
-        Returns the columns added."""
+    def _prepare_schema(self, batch: _Batch, result: SourceResult) -> T.StructType:
+        """Before writing: infer the schema of a new undeclared source, refuse or add the columns the files
+        announce (CSV headers, Parquet footers, the first lines of JSON files). Returns the table's schema."""
+        source, bronze = batch.source, batch.bronze
         if not bronze.exists():
-            columns = incoming_columns(self.spark, source, files)
-            schema = self._inferred_schema(source, files, columns)
+            columns = incoming_columns(self.spark, source, batch.readable, batch.sniffs)
+            schema = self._inferred_schema(source, batch.readable, self._capped([], columns, source, result))
             bronze.create(schema)
-            self.history.record(source.name, bronze.name, "inferred", schema.fieldNames(), schema, batch_id)
-            return []
+            self.history.record(source.name, bronze.name, "inferred", schema.fieldNames(), schema, batch.batch_id)
+            return bronze.schema()
+        schema = bronze.ensure_lineage(bronze.schema())
+        known = [f.name for f in bronze.data_schema(schema).fields]
+        if source.format == "csv" and source.csv.header:
+            for file in batch.readable:
+                problem = header_problem(csv_header(batch.sniffs[file.uri], source), known)
+                if problem:
+                    batch.fail(file, problem)
         mode = source.schema_evolution
         if mode == "failOnNewColumns":
-            new = self._new_columns(bronze, incoming_columns(self.spark, source, files))
+            new = [n for n in incoming_columns(self.spark, source, batch.readable, batch.sniffs) if n not in known]
             if new:
-                names = ", ".join(file.uri for file in files)
+                names = ", ".join(file.uri for file in batch.readable)
                 raise SchemaChangeError(
-                    f"source {source.name}: new column(s) {', '.join(new)} in batch {batch_id} (files: {names}); "
-                    "schema_evolution is failOnNewColumns: declare them in lakehouse.yml or change the mode"
+                    f"source {source.name}: new column(s) {', '.join(new)} in batch {batch.batch_id} "
+                    f"(files: {names}); schema_evolution is failOnNewColumns: declare them in lakehouse.yml or "
+                    "change the mode"
                 )
-        if mode == "addNewColumns":  # cheap: CSV headers, Parquet footers, the first lines of JSON files
-            announced = (
-                json_head_keys(self.spark, files)
-                if source.format == "json"
-                else incoming_columns(self.spark, source, files)
-            )
-            new = _addable(bronze.data_schema().fieldNames(), self._new_columns(bronze, announced))
+        if mode == "addNewColumns":
+            announced = self._announced_columns(batch)
+            new = self._capped(known, [name for name in announced if name not in known], source, result)
             if new:
                 bronze.add_columns({name: T.StringType() for name in new})
-                self.history.record(source.name, bronze.name, "added_columns", new, bronze.data_schema(), batch_id)
-            return new
-        return []
+                schema = bronze.schema()
+                self.history.record(
+                    source.name, bronze.name, "added_columns", new, bronze.data_schema(), batch.batch_id
+                )
+                result.new_columns += [name for name in new if name not in result.new_columns]
+        return schema
 
-    def _evolve_from_rescued(self, source, bronze, batch_id, summary, result) -> list[str]:
-        """After writing: unknown keys now sit in _rescued_data. addNewColumns turns them into columns."""
-        found = list(dict.fromkeys(key for *_, keys in summary.values() for key in keys))
-        known = set(bronze.data_schema().fieldNames())
-        unknown = [key for key in found if key != RAW and key not in known]  # exact: "Id" is not "id"
+    def _announced_columns(self, batch: _Batch) -> list[str]:
+        source = batch.source
+        if source.format == "json":
+            return json_head_keys([batch.sniffs[file.uri] for file in batch.readable])
+        return incoming_columns(self.spark, source, batch.readable, batch.sniffs)
+
+    def _capped(self, existing: list[str], names: list[str], source: SourceConfig, result: SourceResult) -> list[str]:
+        """The names that may become columns now: addable ones (`_addable`), at most max_new_columns_per_batch of
+        them; the others stay in _rescued_data and the run says so."""
+        addable = _addable(existing, names)
+        limit = source.max_new_columns_per_batch
+        over = addable[limit:]
+        result.capped_columns += [name for name in over if name not in result.capped_columns]
+        return addable[:limit]
+
+    def _evolve_from_rescued(self, batch: _Batch, unknown: list[str], result: SourceResult):
+        """After writing: unknown keys now sit in _rescued_data. addNewColumns turns them into columns (then the
+        batch's counts are read back, since rows moved out of _rescued_data)."""
+        source, bronze = batch.source, batch.bronze
+        known = bronze.data_schema().fieldNames()
+        unknown = [key for key in unknown if key not in known]  # exact: "Id" is not "id"
         if not unknown:
-            return []
+            return None
         if source.schema_evolution != "addNewColumns":
             result.rescued_columns += [key for key in unknown if key not in result.rescued_columns]
-            return []
-        new = _addable(bronze.data_schema().fieldNames(), unknown)
-        result.rescued_columns += [key for key in unknown if key not in new and key not in result.rescued_columns]
-        if new:
-            bronze.add_columns({name: T.StringType() for name in new})
-            _failpoint("after-add-columns")
-            bronze.promote(batch_id, new)
-            summary.update(bronze.batch_summary(batch_id))  # rows promoted out of _rescued_data
-            self.history.record(source.name, bronze.name, "added_columns", new, bronze.data_schema(), batch_id)
-        return new
-
-    @staticmethod
-    def _new_columns(bronze, incoming: list[str]) -> list[str]:
-        known = set(bronze.data_schema().fieldNames())
-        return [name for name in incoming if name not in known]
+            return None
+        new = self._capped(known, unknown, source, result)
+        left = [key for key in unknown if key not in new and key not in result.capped_columns]
+        result.rescued_columns += [key for key in left if key not in result.rescued_columns]
+        if not new:
+            return None
+        bronze.add_columns({name: T.StringType() for name in new})
+        _failpoint("after-add-columns")
+        bronze.promote(batch.batch_id, new)
+        self.history.record(source.name, bronze.name, "added_columns", new, bronze.data_schema(), batch.batch_id)
+        result.new_columns += [name for name in new if name not in result.new_columns]
+        return bronze.batch_counts(batch.batch_id)
 
     def _inferred_schema(self, source, files, columns) -> T.StructType:
         """Like Auto Loader: columns as strings, unless Parquet or infer_column_types asks for Spark's types."""
         types: dict[str, T.DataType] = {}
-        if source.format == "parquet" or source.infer_column_types:
+        if files and (source.format == "parquet" or source.infer_column_types):
             paths = [escape_glob(file.path) for file in files]
             read = {
                 "parquet": lambda: self.spark.read.parquet(*paths),
@@ -421,7 +564,31 @@ class Ingestor:
                 "csv": lambda: self.spark.read.csv(paths, header=True, inferSchema=True),
             }[source.format]
             types = {f.name: f.dataType for f in read().schema.fields}
-        return T.StructType([T.StructField(name, types.get(name, T.StringType())) for name in _addable([], columns)])
+        return T.StructType([T.StructField(name, types.get(name, T.StringType())) for name in columns])
+
+
+def _batch_metrics(counted_files: int) -> list:
+    """What a batch's write observes in the same pass: rows per file (and how many of them are quarantined or
+    rescued) for the first `counted_files` files, rows no file claims, all rows, and the unknown keys seen."""
+    index = F.col("_file_index")
+    corrupt = F.col("_corrupt_record").isNotNull()
+    rescued = F.col("_rescued_data").isNotNull()
+    metrics = [F.count(F.lit(1)).alias("total"), F.count_if(index.isNull()).alias("unmatched")]
+    for i in range(counted_files):
+        metrics += [
+            F.count_if(index == i).alias(f"r{i}"),
+            F.count_if((index == i) & corrupt).alias(f"q{i}"),
+            F.count_if((index == i) & rescued).alias(f"s{i}"),
+        ]
+    metrics.append(F.array_distinct(F.flatten(F.collect_set(UNKNOWN_KEYS))).alias("unknown_keys"))
+    return metrics
+
+
+def _with_commit(state: SourceState, commit: BatchCommit) -> SourceState:
+    seen = {uri: dict(versions) for uri, versions in state.seen.items()}
+    for file in commit.files:
+        seen.setdefault(file.uri, {})[(file.size, file.modified_at)] = "committed"
+    return SourceState(seen, max(state.last_batch, commit.batch_id))
 
 
 def _addable(existing: list[str], names: list[str]) -> list[str]:
@@ -430,7 +597,7 @@ def _addable(existing: list[str], names: list[str]) -> list[str]:
     taken = {name.lower() for name in existing}
     addable = []
     for name in names:
-        if COLUMN_NAME.match(name) and not name.startswith("_") and name.lower() not in taken:
+        if COLUMN_NAME.match(name) and not name.startswith("_") and len(name) <= 128 and name.lower() not in taken:
             addable.append(name)
             taken.add(name.lower())
     return addable

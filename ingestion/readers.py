@@ -1,17 +1,25 @@
 """Format-specific reading: raw files in, one DataFrame out in the bronze shape.
 
 Every reader returns the data columns of `schema` (typed; absent ones NULL) plus
-  _rescued_data    JSON object of values that did not fit: unknown columns and values of the wrong type
+  _rescued_data    JSON object of values that did not fit: unknown columns, values of the wrong type, and values
+                   that would only fit with a loss (a decimal rounded, a date with a time, a number out of range)
   _corrupt_record  the raw record when it could not be parsed at all (data columns are then NULL)
-  _source_file, _file_size, _file_modified_at   from Spark's file metadata.
+  _source_file, _file_size, _file_modified_at   from Spark's file metadata
+  _source_row      the record's position in its file (see `_row_position`)
+  _unknown_keys    (internal, dropped before writing) names of columns the schema does not have
 One input record gives exactly one output row, so per-file counts reconcile by construction.
+
+Before any Spark work, `sniff` looks at the first bytes of each file (compression, text encoding, the header of a
+CSV file, the keys at the top of a JSON file), so a file that cannot be read fails alone with a clear cause.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import re
 from collections import defaultdict
+from dataclasses import dataclass, field
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -19,11 +27,116 @@ from pyspark.sql import types as T
 
 from ingestion.config import SourceConfig
 from ingestion.discovery import FileInfo, escape_glob
+from ingestion.storage import decompressed_head
 
 RAW = "_raw_record"  # key of a whole record rescued because no single field could be blamed
 CORRUPT = "_corrupt"
+UNKNOWN_KEYS = "_unknown_keys"
 BOM = "\ufeff"
 REPLACEMENT_CHARACTER = "\ufffd"  # what invalid UTF-8 decodes to in the CSV reader
+HEAD_LINES = 200
+MAX_DECODED_BYTES = 256 * 1024 * 1024  # UTF-16 files are decoded whole, in one row: keep that bounded
+LINEAGE = ["_rescued_data", "_corrupt_record", "_source_file", "_file_size", "_file_modified_at", "_source_row"]
+
+COMPRESSION = {".gz": "gzip", ".bz2": "bzip2"}  # what Spark's text formats decompress by file extension
+UNSUPPORTED = (".zip", ".7z", ".rar", ".tar", ".tgz", ".xz", ".lzma", ".z", ".zst", ".lz4", ".snappy", ".br", ".sz")
+MAGIC = {b"\x1f\x8b": "gzip", b"BZh": "bzip2", b"PK\x03\x04": "zip", b"7z\xbc\xaf": "7z", b"\xfd7zXZ": "xz"}
+BOMS = [  # longest first: the UTF-32 LE mark starts with the UTF-16 LE one
+    (b"\xff\xfe\x00\x00", "utf-32le"),
+    (b"\x00\x00\xfe\xff", "utf-32be"),
+    (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xff\xfe", "utf-16le"),
+    (b"\xfe\xff", "utf-16be"),
+]
+
+
+# --- sniffing ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sniff:
+    """What the first bytes of a file say about how to read it."""
+
+    encoding: str = "utf-8"  # utf-8 (BOM or not) or utf-16le/be
+    problem: str | None = None  # why the file cannot be read: it fails alone, with this cause
+    head: list[str] = field(default_factory=list)  # its first lines, decoded (for headers and early keys)
+
+
+def sniff(file: FileInfo, head: bytes | OSError, file_format: str) -> Sniff:
+    """Classify a file from its name and first bytes (pure: no Spark, no I/O)."""
+    if isinstance(head, OSError):
+        return Sniff(problem=f"cannot be read: {' '.join(str(head).split())[:300]}")
+    if file_format == "parquet":
+        return Sniff() if head.startswith(b"PAR1") else Sniff(problem="not a Parquet file (no PAR1 magic bytes)")
+    name = file.path.rsplit("/", 1)[-1].lower()
+    extension = "." + name.rsplit(".", 1)[-1] if "." in name else ""
+    if extension in UNSUPPORTED:
+        return Sniff(problem=f"{extension} compression is not supported (supported: {', '.join(COMPRESSION)})")
+    declared = COMPRESSION.get(extension)
+    actual = next((kind for magic, kind in MAGIC.items() if head.startswith(magic)), None)
+    if actual in ("zip", "7z", "xz"):
+        return Sniff(problem=f"the content is {actual}-compressed, which is not supported; unpack it first")
+    if declared and head and actual != declared:
+        return Sniff(problem=f"the name says {declared} but the content is not {declared}-compressed")
+    if actual and not declared:
+        return Sniff(problem=f"the content is {actual}-compressed but the name does not end in .gz/.bz2")
+    text = decompressed_head(head) if declared == "gzip" else head if not declared else b""
+    encoding = next((kind for mark, kind in BOMS if text.startswith(mark)), "utf-8")
+    if encoding.startswith("utf-32"):
+        return Sniff(problem="the text is UTF-32 encoded, which is not supported; convert it to UTF-8")
+    if encoding.startswith("utf-16") and (declared or file.size > MAX_DECODED_BYTES):
+        return Sniff(problem="the text is UTF-16 encoded and compressed or too large to decode; convert it to UTF-8")
+    decoded = text.decode(encoding, errors="replace").removeprefix(BOM)
+    lines = decoded.splitlines()
+    if len(text) >= len(head) and lines and not decoded.endswith(("\n", "\r")):
+        lines = lines[:-1]  # the last line may be cut short by the head's size
+    return Sniff(encoding=encoding, head=lines[:HEAD_LINES] if text else [])
+
+
+def json_head_keys(sniffs: list[Sniff]) -> list[str]:
+    """Top-level keys in the first lines of JSON files: a cheap early look at new columns, so a schema change
+    that starts at a file's top is evolved before the write, not rescued first."""
+    keys: list[str] = []
+    for found in sniffs:
+        for line in found.head:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict):
+                keys += [key for key in record if key not in keys]
+    return keys
+
+
+def csv_header(found: Sniff, source: SourceConfig) -> list[str]:
+    """The header row of a CSV file as column names ([] for an empty file). Empty and repeated names get
+    positional names (`_c3`) or a suffix (`name__2`), so every column keeps its values."""
+    if not found.head:
+        return []
+    fields = next(csv.reader([found.head[0]], delimiter=source.csv.delimiter, quotechar=source.csv.quote))
+    seen: dict[str, int] = defaultdict(int)
+    names = []
+    for index, name in enumerate(fields):
+        name = name.strip() or f"_c{index}"
+        seen[name] += 1
+        names.append(name if seen[name] == 1 else f"{name}__{seen[name]}")
+    return names
+
+
+def header_problem(header: list[str], known: list[str]) -> str | None:
+    """A header that names none of the known columns is data read as a header: the first record would be lost
+    and its values would become column names."""
+    if not header or not known:
+        return None
+    if {name.lower() for name in header} & {name.lower() for name in known}:
+        return None
+    return (
+        f"its first line ({','.join(header)[:120]}) names none of the columns {', '.join(known)}: "
+        "a header row is expected (csv.header: true)"
+    )
+
+
+# --- shared pieces ----------------------------------------------------------------------------------------
 
 
 def _metadata_columns() -> list[Column]:
@@ -34,6 +147,15 @@ def _metadata_columns() -> list[Column]:
     ]
 
 
+def _row_position() -> Column:
+    """The record's position in its file, from 1, evaluated right after the scan. Spark reports no line numbers
+    for text, so it is the start of the file's split (a byte offset, 0 for the first) plus the row's index in
+    its read task: increasing with the position in the file (an index never reaches the next split's offset),
+    and the line number itself when the file is the only one its task reads."""
+    index_in_task = F.monotonically_increasing_id().bitwiseAND(F.lit((1 << 33) - 1))
+    return (F.col("_metadata.file_block_start") + index_in_task + 1).alias("_source_row")
+
+
 def _paths(files: list[FileInfo]) -> list[str]:
     return [escape_glob(file.path) for file in files]
 
@@ -41,30 +163,73 @@ def _paths(files: list[FileInfo]) -> list[str]:
 def _finish(frame: DataFrame, schema: T.StructType) -> DataFrame:
     """Order the columns as bronze stores them: data, then rescue/corrupt, then lineage."""
     data = [F.col(f"`{field.name}`").cast(field.dataType).alias(field.name) for field in schema.fields]
-    extra = ["_rescued_data", "_corrupt_record", "_source_file", "_file_size", "_file_modified_at"]
-    return frame.select(*data, *[F.col(name) for name in extra])
+    return frame.select(*data, *[F.col(name) for name in [*LINEAGE, UNKNOWN_KEYS]])
 
 
-def _null_data_if(corrupt: Column, schema: T.StructType, frame: DataFrame) -> DataFrame:
-    for field in schema.fields:
-        frame = frame.withColumn(field.name, F.when(~corrupt, F.col(f"`{field.name}`")))
-    return frame
+def _nonfinite(typed: Column) -> Column:
+    return F.isnan(typed) | (F.abs(typed) == F.lit(float("inf")))
+
+
+def _lossy_decimal(raw: Column, typed: Column, data_type: T.DecimalType) -> Column:
+    """A decimal that was rounded to fit its scale (1.239 into decimal(5,2)): the text compared with the value at
+    up to 10 more fractional digits than the column keeps."""
+    integer_digits = data_type.precision - data_type.scale
+    wider = T.DecimalType(38, max(data_type.scale, min(data_type.scale + 10, 38 - integer_digits)))
+    as_written = raw.try_cast(wider)
+    return typed.isNotNull() & (as_written.isNull() | (as_written != typed.cast(wider)))
+
+
+def _lossy_float(raw: Column, typed: Column) -> Column:
+    """A number beyond the type's range that became infinity (1e400 as double); NaN/Infinity written as such are
+    kept."""
+    literal = F.lower(F.regexp_replace(raw, r'^[\s"+-]+|[\s"]+$', "")).isin("nan", "infinity", "inf")
+    return typed.isNotNull() & _nonfinite(typed) & ~F.coalesce(literal, F.lit(False))
 
 
 # --- JSON lines -------------------------------------------------------------------------------------------
 
 
-def read_json(spark: SparkSession, files: list[FileInfo], schema: T.StructType) -> DataFrame:
-    """JSON lines (plain or gzip). Each line is parsed once against the schema and once for its top-level keys;
-    only lines with unknown keys or values of the wrong type are parsed a third time, as a map, to rescue them.
-    Each expensive expression is computed once, in its own projection, and referenced by name afterwards."""
+def _json_lines(spark: SparkSession, files: list[FileInfo], sniffs: dict[str, Sniff]) -> DataFrame:
+    """One row per non-blank line: value, position and file metadata. UTF-8 files (plain or compressed) through
+    the text source; UTF-16 files decoded whole (they are bounded by MAX_DECODED_BYTES) and split into lines."""
+    utf8 = [file for file in files if sniffs[file.uri].encoding == "utf-8"]
+    utf16 = [file for file in files if sniffs[file.uri].encoding.startswith("utf-16")]
+    frames = []
+    if utf8:
+        frames.append(spark.read.text(_paths(utf8)).select("value", *_metadata_columns(), _row_position()))
+    if utf16:
+        decoded = spark.read.format("binaryFile").load(_paths(utf16))
+        frames.append(
+            decoded.select(
+                F.posexplode(F.split(F.decode("content", "UTF-16"), r"\r?\n")).alias("_line_index", "value"),
+                *_metadata_columns(),
+            ).select(
+                "value",
+                "_source_file",
+                "_file_size",
+                "_file_modified_at",
+                (F.col("_line_index") + 1).alias("_source_row"),
+            )
+        )
+    lines = _union(frames)
+    return lines.where(F.length(F.trim(F.col("value"))) > 0)  # blank lines are not records
+
+
+def read_json(spark: SparkSession, files: list[FileInfo], schema: T.StructType, sniffs: dict[str, Sniff]) -> DataFrame:
+    """JSON lines. Each line is parsed once against the schema and once for its top-level keys; only lines with
+    unknown keys, values of the wrong type or values that lost precision are parsed a third time, as a map, to
+    rescue them. Each expensive expression is computed once, in its own projection, and referenced by name."""
     known = [field.name for field in schema.fields]
+    types = {field.name: field.dataType for field in schema.fields}
+    decimals = [name for name, kind in types.items() if isinstance(kind, T.DecimalType)]
+    floats = [name for name, kind in types.items() if isinstance(kind, T.DoubleType | T.FloatType)]
     parse_schema = T.StructType([*schema.fields, T.StructField(CORRUPT, T.StringType())])
+    # A date must be a date: the default parser would silently drop the time of "2026-01-01T23:59:59Z".
+    options = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT, "dateFormat": "yyyy-MM-dd"}
     value = F.col("value")
+    as_text = T.StructType([T.StructField(name, T.StringType()) for name in decimals])
     parsed = (
-        spark.read.text(_paths(files))
-        .select("value", *_metadata_columns())
-        .where(F.length(F.trim(value)) > 0)  # blank lines are not records
+        _json_lines(spark, files, sniffs)
         .select(
             "*",
             F.when(value.startswith(BOM), F.expr(f"substring(value, {len(BOM) + 1})")).otherwise(value).alias("_line"),
@@ -73,31 +238,42 @@ def read_json(spark: SparkSession, files: list[FileInfo], schema: T.StructType) 
         .select(
             "*",
             F.expr("json_object_keys(_line)").alias("_keys"),  # NULL when the line is not a JSON object
-            F.from_json("_line", parse_schema, {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT}).alias(
-                "_parsed"
-            ),
+            F.from_json("_line", parse_schema, options).alias("_parsed"),
+            *([F.from_json("_line", as_text).alias("_as_text")] if decimals else []),
         )
     )
     is_corrupt = ~F.col("_valid_utf8") | F.col("_keys").isNull()
     unknown = F.array_except(F.col("_keys"), F.array(*[F.lit(name) for name in known]))
+    lost_decimal = {
+        name: _lossy_decimal(F.col(f"_as_text.`{name}`"), F.col(f"_parsed.`{name}`"), types[name]) for name in decimals
+    }
+    suspicious = [F.col(f"_parsed.{CORRUPT}").isNotNull(), F.size(unknown) > 0]
+    suspicious += [_nonfinite(F.col(f"_parsed.`{name}`")) for name in floats]
+    suspicious += list(lost_decimal.values())
+    any_suspicious = suspicious[0]
+    for condition in suspicious[1:]:
+        any_suspicious = any_suspicious | F.coalesce(condition, F.lit(False))
     checked = parsed.select(
         "*",
         is_corrupt.alias("_is_corrupt"),
-        F.when(
-            ~is_corrupt & ((F.size(unknown) > 0) | F.col(f"_parsed.{CORRUPT}").isNotNull()),
-            F.from_json("_line", T.MapType(T.StringType(), T.StringType())),
-        ).alias("_map"),
-        unknown.alias("_unknown"),
+        F.when(~is_corrupt & any_suspicious, F.from_json("_line", T.MapType(T.StringType(), T.StringType()))).alias(
+            "_map"
+        ),
+        F.when(~is_corrupt, unknown).alias(UNKNOWN_KEYS),
     )
-    # A known field is rescued when the raw record has a value for it but the typed parse produced NULL.
-    mistyped = [
-        F.when(F.col(f"_parsed.`{name}`").isNull() & F.col("_map").getItem(name).isNotNull(), F.lit(name))
+    raw = {name: F.col("_map").getItem(name) for name in known}
+    typed = {name: F.col(f"_parsed.`{name}`") for name in known}
+    lost = {name: F.coalesce(condition, F.lit(False)) for name, condition in lost_decimal.items()}
+    lost |= {name: F.coalesce(_lossy_float(raw[name], typed[name]), F.lit(False)) for name in floats}
+    # A known field is rescued when the record has a value for it but the typed parse produced NULL, or a loss.
+    blamed_known = [
+        F.when((typed[name].isNull() & raw[name].isNotNull()) | lost.get(name, F.lit(False)), F.lit(name))
         for name in known
     ]
-    blamed = F.concat(F.col("_unknown"), F.array_compact(F.array(*mistyped))) if mistyped else F.col("_unknown")
+    blamed = F.concat(F.col(UNKNOWN_KEYS), F.array_compact(F.array(*blamed_known)))
     rescued = checked.select("*", F.map_filter("_map", lambda k, _: F.array_contains(blamed, k)).alias("_rescued_map"))
     frame = rescued.select(
-        *[F.when(~F.col("_is_corrupt"), F.col(f"_parsed.`{name}`")).alias(name) for name in known],
+        *[F.when(~F.col("_is_corrupt") & ~lost.get(name, F.lit(False)), typed[name]).alias(name) for name in known],
         F.when(
             F.col("_map").isNotNull(),
             # A wrong type deep inside a nested value cannot be blamed on a top-level key: keep the whole record.
@@ -109,104 +285,42 @@ def read_json(spark: SparkSession, files: list[FileInfo], schema: T.StructType) 
         "_source_file",
         "_file_size",
         "_file_modified_at",
+        "_source_row",
+        UNKNOWN_KEYS,
     )
     return _finish(frame, schema)
-
-
-def json_head_keys(spark: SparkSession, files: list[FileInfo], lines: int = 200) -> list[str]:
-    """Top-level keys in the first `lines` lines of each file, read on the driver: a cheap early look at new
-    columns, so a schema change that starts at a file's top is evolved before the write, not rescued first."""
-    keys: list[str] = []
-    for file in files:
-        for line in _head(spark, file, lines):
-            try:
-                record = json.loads(line.lstrip(BOM))
-            except ValueError:
-                continue
-            if isinstance(record, dict):
-                keys += [key for key in record if key not in keys]
-    return keys
-
-
-def _head(spark: SparkSession, file: FileInfo, lines: int) -> list[str]:
-    """The first `lines` lines of a file (decompressed if needed); [] when it cannot be read."""
-    jvm = spark._jvm
-    conf = spark._jsc.hadoopConfiguration()
-    path = jvm.org.apache.hadoop.fs.Path(file.path)
-    stream = path.getFileSystem(conf).open(path)
-    out = []
-    try:
-        codec = jvm.org.apache.hadoop.io.compress.CompressionCodecFactory(conf).getCodec(path)
-        if codec is not None:
-            stream = codec.createInputStream(stream)
-        reader = jvm.java.io.BufferedReader(jvm.java.io.InputStreamReader(stream, "UTF-8"))
-        while len(out) < lines and (line := reader.readLine()) is not None:
-            out.append(line)
-    except Exception:  # an unreadable file: the data read reports it with its cause
-        return out
-    finally:
-        stream.close()
-    return out
-
-
-def json_keys(spark: SparkSession, files: list[FileInfo]) -> list[str]:
-    """Top-level keys over all records of `files`, in order of first appearance (for inference and pre-checks)."""
-    rows = (
-        spark.read.text(_paths(files))
-        .select(F.posexplode(F.expr(f"json_object_keys(regexp_replace(value, '^{BOM}', ''))")))
-        .groupBy("col")
-        .agg(F.min("pos").alias("pos"))
-        .orderBy("pos", "col")
-        .collect()
-    )
-    return [row.col for row in rows]
 
 
 # --- CSV --------------------------------------------------------------------------------------------------
 
 
-def read_headers(spark: SparkSession, files: list[FileInfo], source: SourceConfig) -> dict[str, list[str]]:
-    """The header row of each CSV file, read on the driver (first line only, decompressed if needed)."""
-    if not source.csv.header:
-        return {file.uri: list(source.schema or {}) for file in files}
-    return {file.uri: _dedupe(_header(spark, file, source)) for file in files}
-
-
-def _header(spark: SparkSession, file: FileInfo, source: SourceConfig) -> list[str]:
-    first = _head(spark, file, 1)
-    if not first or not first[0]:
-        return []
-    fields = next(csv.reader([first[0].lstrip(BOM)], delimiter=source.csv.delimiter, quotechar=source.csv.quote))
-    return [name.strip() for name in fields]
-
-
-def _dedupe(names: list[str]) -> list[str]:
-    seen: dict[str, int] = defaultdict(int)
-    out = []
-    for index, name in enumerate(names):
-        name = name or f"_c{index}"
-        seen[name] += 1
-        out.append(name if seen[name] == 1 else f"{name}__{seen[name]}")
-    return out
-
-
-def read_csv(spark: SparkSession, files: list[FileInfo], schema: T.StructType, source: SourceConfig) -> DataFrame:
-    """CSV with a header: files are grouped by header, read as strings, then cast to the schema's types.
-    A value that does not cast, or a column the schema lacks, is rescued; a row with the wrong number of
-    fields (or undecodable bytes) is a corrupt record."""
-    headers = read_headers(spark, files, source)
-    groups: dict[tuple[str, ...], list[FileInfo]] = defaultdict(list)
+def read_csv(
+    spark: SparkSession,
+    files: list[FileInfo],
+    schema: T.StructType,
+    source: SourceConfig,
+    sniffs: dict[str, Sniff],
+) -> DataFrame:
+    """CSV: files are grouped by header and encoding, read as strings by position (so no header name can clash
+    with Spark's own), then cast to the schema's types. A value that does not cast, or casts with a loss, or a
+    column the schema lacks, is rescued; a row with the wrong number of fields (or undecodable bytes) is a
+    corrupt record."""
+    groups: dict[tuple[tuple[str, ...], str], list[FileInfo]] = defaultdict(list)
     for file in files:
-        groups[tuple(headers[file.uri])].append(file)
-    frames = [_read_csv_group(spark, group, list(header), schema, source) for header, group in groups.items()]
+        header = csv_header(sniffs[file.uri], source) if source.csv.header else list(schema.fieldNames())
+        groups[(tuple(header), sniffs[file.uri].encoding)].append(file)
+    frames = [
+        _read_csv_group(spark, group, list(header), encoding, schema, source)
+        for (header, encoding), group in groups.items()
+        if header
+    ]
     return _union(frames) if frames else _empty(spark, schema)
 
 
-def _read_csv_group(spark, files, header, schema, source) -> DataFrame:
-    if not header:  # empty files: no header, no records
-        return _empty(spark, schema)
+def _read_csv_group(spark, files, header, encoding, schema, source) -> DataFrame:
+    positions = [f"_c{index}" for index in range(len(header))]
     string_schema = T.StructType(
-        [T.StructField(name, T.StringType()) for name in header] + [T.StructField(CORRUPT, T.StringType())]
+        [T.StructField(name, T.StringType()) for name in positions] + [T.StructField(CORRUPT, T.StringType())]
     )
     raw = (
         spark.read.schema(string_schema)
@@ -215,47 +329,66 @@ def _read_csv_group(spark, files, header, schema, source) -> DataFrame:
             sep=source.csv.delimiter,
             quote=source.csv.quote,
             escape=source.csv.escape,
+            encoding="UTF-16" if encoding.startswith("utf-16") else "UTF-8",
             multiLine=True,  # quoted newlines
             mode="PERMISSIVE",
             columnNameOfCorruptRecord=CORRUPT,
-            enforceSchema=True,
+            enforceSchema=True,  # positions, not header names, map the columns
         )
         .csv(_paths(files))
-        .select("*", *_metadata_columns())
+        .select("*", *_metadata_columns(), _row_position())
     )
-    joined = F.concat_ws(source.csv.delimiter, *[F.col(f"`{name}`") for name in header])
+    joined = F.concat_ws(source.csv.delimiter, *[F.col(name) for name in positions])
     is_corrupt = F.col(CORRUPT).isNotNull() | joined.contains(REPLACEMENT_CHARACTER)
-    return _typed_from_strings(raw, header, schema, is_corrupt, F.coalesce(F.col(CORRUPT), joined))
+    values = {name: F.col(position) for name, position in zip(header, positions, strict=True)}
+    return _typed_from_strings(raw, values, schema, is_corrupt, F.coalesce(F.col(CORRUPT), joined))
 
 
-def _typed_from_strings(raw: DataFrame, columns: list[str], schema: T.StructType, is_corrupt, corrupt_text):
-    """Cast string columns to the schema; rescue what does not cast and what the schema does not know."""
+def _cast_from_text(text: Column, data_type: T.DataType) -> tuple[Column, Column]:
+    """(typed value, whether the text fits only with a loss) for a value given as text."""
+    if isinstance(data_type, T.DateType):
+        return F.to_date(text, "yyyy-MM-dd"), F.lit(False)  # strict: a time of day is not dropped silently
+    typed = text.try_cast(data_type)
+    if isinstance(data_type, T.DecimalType):
+        return typed, _lossy_decimal(text, typed, data_type)
+    if isinstance(data_type, T.DoubleType | T.FloatType):
+        return typed, _lossy_float(text, typed)
+    return typed, F.lit(False)
+
+
+def _typed_from_strings(raw: DataFrame, values: dict[str, Column], schema: T.StructType, is_corrupt, corrupt_text):
+    """Cast text columns (name -> column of the raw frame) to the schema; rescue what does not cast, what casts
+    with a loss, and what the schema does not know."""
     known = {field.name: field.dataType for field in schema.fields}
-    typed = {
-        name: F.expr(f"try_cast(`{name}` as {known[name].simpleString()})") if name in columns else F.lit(None)
-        for name in known
-    }
-    entries = []
-    for name in columns:
-        if name in known and known[name] != T.StringType():
-            bad = F.col(f"`{name}`").isNotNull() & typed[name].isNull()
-        elif name in known:
-            continue
+    typed, lost = {}, {}
+    for name, data_type in known.items():
+        if name in values and data_type != T.StringType():
+            typed[name], lost[name] = _cast_from_text(values[name], data_type)
+            lost[name] = F.coalesce(lost[name], F.lit(False))
         else:
-            bad = F.col(f"`{name}`").isNotNull()
-        entries.append(F.when(bad, F.struct(F.lit(name).alias("k"), F.col(f"`{name}`").alias("v"))))
+            typed[name], lost[name] = values.get(name, F.lit(None)), F.lit(False)
+    entries = []
+    unknown = [name for name in values if name not in known]
+    for name, text in values.items():
+        if name in known and known[name] == T.StringType():
+            continue
+        bad = text.isNotNull() & (typed[name].isNull() | lost[name]) if name in known else text.isNotNull()
+        entries.append(F.when(bad, F.struct(F.lit(name).alias("k"), text.alias("v"))))
     if entries:
         pairs = F.array_compact(F.array(*entries))
         rescued = F.when(~is_corrupt & (F.size(pairs) > 0), F.to_json(F.map_from_entries(pairs)))
     else:
         rescued = F.lit(None).cast("string")
+    present = F.array_compact(F.array(*[F.when(values[name].isNotNull(), F.lit(name)) for name in unknown]))
     frame = raw.select(
-        *[F.when(~is_corrupt, typed[name]).alias(name) for name in known],
+        *[F.when(~is_corrupt & ~lost[name], typed[name]).alias(name) for name in known],
         rescued.alias("_rescued_data"),
         F.when(is_corrupt, corrupt_text).alias("_corrupt_record"),
         "_source_file",
         "_file_size",
         "_file_modified_at",
+        "_source_row",
+        (F.when(~is_corrupt, present) if unknown else F.array().cast("array<string>")).alias(UNKNOWN_KEYS),
     )
     return _finish(frame, schema)
 
@@ -270,7 +403,7 @@ def parquet_schemas(spark: SparkSession, files: list[FileInfo]) -> dict[str, T.S
 
 def read_parquet(spark: SparkSession, files: list[FileInfo], schema: T.StructType) -> DataFrame:
     """Parquet files grouped by their own schema; columns of another type are cast (rescued when they do not
-    cast), columns the schema lacks are rescued."""
+    cast, or cast with a loss), columns the schema lacks are rescued."""
     by_schema: dict[str, list[FileInfo]] = defaultdict(list)
     file_schemas = parquet_schemas(spark, files)
     for file in files:
@@ -278,21 +411,18 @@ def read_parquet(spark: SparkSession, files: list[FileInfo], schema: T.StructTyp
     frames = []
     for schema_json, group in by_schema.items():
         file_schema = T.StructType.fromJson(json.loads(schema_json))
-        raw = spark.read.parquet(*_paths(group)).select("*", *_metadata_columns())
-        # Render every column as text once; casting from text gives one rule for every type pair.
-        as_text = raw.select(
-            *[_as_text(field).alias(field.name) for field in file_schema.fields],
-            "_source_file",
-            "_file_size",
-            "_file_modified_at",
+        raw = spark.read.parquet(*_paths(group)).select(
+            *[_as_text(field).alias(f"_c{index}") for index, field in enumerate(file_schema.fields)],
+            *_metadata_columns(),
+            (F.col("_metadata.row_index") + 1).alias("_source_row"),
         )
-        frames.append(
-            _typed_from_strings(as_text, file_schema.fieldNames(), schema, F.lit(False), F.lit(None).cast("string"))
-        )
+        values = {field.name: F.col(f"_c{index}") for index, field in enumerate(file_schema.fields)}
+        frames.append(_typed_from_strings(raw, values, schema, F.lit(False), F.lit(None).cast("string")))
     return _union(frames) if frames else _empty(spark, schema)
 
 
 def _as_text(field: T.StructField) -> Column:
+    """Every column rendered as text once: casting from text gives one rule for every type pair."""
     column = F.col(f"`{field.name}`")
     if isinstance(field.dataType, T.StructType | T.ArrayType | T.MapType):
         return F.to_json(column)
@@ -310,36 +440,56 @@ def _union(frames: list[DataFrame]) -> DataFrame:
 
 
 def _empty(spark: SparkSession, schema: T.StructType) -> DataFrame:
-    lineage = T.StructType(
+    extra = T.StructType(
         [
             T.StructField("_rescued_data", T.StringType()),
             T.StructField("_corrupt_record", T.StringType()),
             T.StructField("_source_file", T.StringType()),
             T.StructField("_file_size", T.LongType()),
             T.StructField("_file_modified_at", T.TimestampType()),
+            T.StructField("_source_row", T.LongType()),
+            T.StructField(UNKNOWN_KEYS, T.ArrayType(T.StringType())),
         ]
     )
-    return spark.createDataFrame([], T.StructType(schema.fields + lineage.fields))
+    return spark.createDataFrame([], T.StructType(schema.fields + extra.fields))
 
 
-def read_files(spark: SparkSession, source: SourceConfig, files: list[FileInfo], schema: T.StructType) -> DataFrame:
+def read_files(
+    spark: SparkSession,
+    source: SourceConfig,
+    files: list[FileInfo],
+    schema: T.StructType,
+    sniffs: dict[str, Sniff],
+) -> DataFrame:
+    """The bronze rows of `files` (whose sniffs found no problem)."""
     if source.format == "json":
-        return read_json(spark, files, schema)
+        return read_json(spark, files, schema, sniffs)
     if source.format == "csv":
-        return read_csv(spark, files, schema, source)
+        return read_csv(spark, files, schema, source, sniffs)
     return read_parquet(spark, files, schema)
 
 
-def incoming_columns(spark: SparkSession, source: SourceConfig, files: list[FileInfo]) -> list[str]:
+def incoming_columns(spark: SparkSession, source: SourceConfig, files: list[FileInfo], sniffs) -> list[str]:
     """Column names present in `files`, in order of appearance (a full key scan for JSON)."""
+    names: list[str] = []
     if source.format == "csv":
-        names: list[str] = []
-        for header in read_headers(spark, files, source).values():
-            names += [name for name in header if name not in names]
+        for file in files:
+            names += [name for name in csv_header(sniffs[file.uri], source) if name not in names]
         return names
     if source.format == "parquet":
-        names = []
         for file_schema in parquet_schemas(spark, files).values():
             names += [name for name in file_schema.fieldNames() if name not in names]
         return names
-    return json_keys(spark, files)
+    rows = (
+        _json_lines(spark, files, sniffs)
+        .select(F.posexplode(F.expr(f"json_object_keys(regexp_replace(value, '^{BOM}', ''))")))
+        .groupBy("col")
+        .agg(F.min("pos").alias("pos"))
+        .orderBy("pos", "col")
+        .collect()
+    )
+    return [row.col for row in rows]
+
+
+def is_column_name(name: str) -> bool:
+    return bool(re.match(r"^[A-Za-z][A-Za-z0-9_]*$", name))

@@ -1,17 +1,18 @@
 """The Delta tables ingestion owns: bronze tables, the transfer log and the schema history.
 
-Writes are idempotent Delta transactions: each bronze write carries (txnAppId, txnVersion) =
-(ingestion:<source>, batch id), so a batch re-executed after a crash is skipped by Delta itself if its first
-execution committed. Claims in the transfer log use the same mechanism so two runs cannot claim one batch.
+A batch's bronze commit is the fact that the batch happened: it carries (txnAppId, txnVersion) =
+(ingestion:<source>, batch id), so Delta itself refuses a second commit of the same batch, and its commit
+metadata names the batch's files, so a run that died before logging the batch can log it later. Transfer-log
+appends are idempotent the same way, per source and batch.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass
+import json
+import threading
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from urllib.parse import unquote
 
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
@@ -35,8 +36,13 @@ LINEAGE_SCHEMA = T.StructType(
         _lineage("_batch_id", T.LongType(), "ingestion batch, increasing per source"),
         _lineage("_rescued_data", T.StringType(), "JSON of values that did not fit the schema"),
         _lineage("_corrupt_record", T.StringType(), "raw text of a record that could not be parsed"),
+        _lineage("_source_row", T.LongType(), "position of the record in its file (increases with it)"),
     ]
 )
+# Statistics for data skipping on the lineage columns queries filter on. Never on raw text (_rescued_data,
+# _corrupt_record) or string data: Delta's statistics keep a copy of each string column's running maximum,
+# which made one 8 MB value cost minutes.
+STATS_LINEAGE = ["_source_file", "_file_modified_at", "_ingested_at", "_batch_id", "_source_row"]
 
 LOG_SCHEMA = T.StructType(
     [
@@ -47,7 +53,7 @@ LOG_SCHEMA = T.StructType(
         T.StructField("batch_id", T.LongType()),
         T.StructField("run_id", T.StringType()),
         T.StructField("action", T.StringType()),  # ingest | overwrite | replay
-        T.StructField("status", T.StringType()),  # started | committed | failed | rewrite_ignored
+        T.StructField("status", T.StringType()),  # committed | failed | rewrite_ignored
         T.StructField("records_read", T.LongType()),
         T.StructField("rows_written", T.LongType()),
         T.StructField("rows_rescued", T.LongType()),
@@ -71,15 +77,15 @@ SCHEMA_HISTORY_SCHEMA = T.StructType(
         T.StructField("recorded_at", T.TimestampType()),
     ]
 )
-TERMINAL = ("committed", "failed", "rewrite_ignored")
+STATUS_RANK = {"started": 0, "failed": 1, "rewrite_ignored": 2, "committed": 3}
 
 
 def _ddl(schema: T.StructType) -> str:
     columns = []
-    for field in schema.fields:
-        comment = field.metadata.get("comment")
+    for field_ in schema.fields:
+        comment = field_.metadata.get("comment")
         suffix = f" comment '{comment}'" if comment else ""
-        columns.append(f"`{field.name}` {field.dataType.simpleString()}{suffix}")
+        columns.append(f"`{field_.name}` {field_.dataType.simpleString()}{suffix}")
     return ", ".join(columns)
 
 
@@ -111,7 +117,7 @@ class DeltaRef:
 
     def exists(self, spark: SparkSession) -> bool:
         if self.path:
-            return DeltaTable.isDeltaTable(spark, self.path) and self._registered().exists()
+            return self._registered().exists() and DeltaTable.isDeltaTable(spark, self.path)
         return spark.catalog.tableExists(f"{self.schema_name}.{self.table}")
 
     def read(self, spark: SparkSession) -> DataFrame:
@@ -123,12 +129,13 @@ class DeltaRef:
     def save(self, writer) -> None:
         writer.save(self.path) if self.path else writer.saveAsTable(self.name)
 
-    def create(self, spark: SparkSession, schema: T.StructType) -> None:
+    def create(self, spark: SparkSession, schema: T.StructType, properties: dict[str, str] | None = None) -> None:
         """Create the table and register it in the metastore; safe to repeat after a crash half-way."""
-        if not spark.catalog.databaseExists(self.schema_name):
-            spark.sql(f"create database if not exists `{self.schema_name}`")
+        spark.sql(f"create database if not exists `{self.schema_name}`")
         location = f" location '{self.path}'" if self.path else ""
-        spark.sql(f"create table if not exists {self.name} ({_ddl(schema)}) using delta{location}")
+        props = ", ".join(f"'{key}' = '{value}'" for key, value in (properties or {}).items())
+        tblproperties = f" tblproperties ({props})" if props else ""
+        spark.sql(f"create table if not exists {self.name} ({_ddl(schema)}) using delta{location}{tblproperties}")
         if self.path:
             self._registered().parent.mkdir(parents=True, exist_ok=True)
             self._registered().touch()
@@ -145,91 +152,54 @@ def ensure_table(spark: SparkSession, schema_name: str, table: str, schema: T.St
     return ref
 
 
-@dataclass(frozen=True)
-class LogEvent:
-    file: FileInfo
-    batch_id: int
-    action: str
-    status: str
+# --- the transfer log -------------------------------------------------------------------------------------
+
+
+@dataclass
+class SourceState:
+    """What the transfer log knows of one source: every file version's most final status, and the last batch."""
+
+    seen: dict[str, dict[tuple[int, datetime], str]] = field(default_factory=dict)
+    last_batch: int = 0
 
 
 class TransferLog:
-    """One row per file per batch event; a file's state is its latest event."""
+    """One row per file per batch event (committed, failed, rewrite_ignored); a file's state is its most final
+    event. Appends for one source's batch are idempotent (txnAppId log:<source>, txnVersion = batch id)."""
 
     def __init__(self, spark: SparkSession, schema_name: str):
         self.spark = spark
         self.ref = ensure_table(spark, schema_name, TRANSFER_LOG, LOG_SCHEMA)
+        self._lock = threading.Lock()  # one writer at a time from this process: no self-inflicted conflicts
 
-    def events(self, source: str) -> list[LogEvent]:
+    def states(self, sources: list[str]) -> dict[str, SourceState]:
+        """Each source's state, in one scan of the log."""
+        rank = F.create_map(*[item for status, r in STATUS_RANK.items() for item in (F.lit(status), F.lit(r))])
         rows = (
             self.ref.read(self.spark)
-            .where(F.col("source") == source)
-            .select("file_path", "file_size", "file_modified_at", "batch_id", "action", "status")
+            .where(F.col("source").isin(sources))
+            .groupBy("source", "file_path", "file_size", "file_modified_at")
+            .agg(F.max(rank[F.col("status")]).alias("rank"), F.max("batch_id").alias("batch_id"))
             .collect()
         )
-        return [
-            LogEvent(
-                FileInfo(_utc(row.file_modified_at), row.file_path, row.file_size, unquote(row.file_path)),
-                row.batch_id,
-                row.action,
-                row.status,
-            )
-            for row in rows
-        ]
+        by_rank = {r: status for status, r in STATUS_RANK.items()}
+        states = {source: SourceState() for source in sources}
+        for row in rows:
+            state = states[row.source]
+            state.seen.setdefault(row.file_path, {})[(row.file_size, _utc(row.file_modified_at))] = by_rank[row.rank]
+            state.last_batch = max(state.last_batch, row.batch_id or 0)
+        return states
 
-    @staticmethod
-    def seen(events: list[LogEvent]) -> dict[str, dict[tuple[int, datetime], str]]:
-        """Per file URI, the status of each version (size, mtime) the log knows: its most final event
-        (a claim is superseded by failed, failed by a later commit of the same version, e.g. a replay)."""
-        rank = {"started": 0, "failed": 1, "rewrite_ignored": 2, "committed": 3}
-        seen: dict[str, dict[tuple[int, datetime], str]] = defaultdict(dict)
-        for event in events:
-            version = (event.file.size, event.file.modified_at)
-            current = seen[event.file.uri].get(version)
-            if current is None or rank.get(event.status, 0) > rank.get(current, 0):
-                seen[event.file.uri][version] = event.status
-        return seen
-
-    @staticmethod
-    def pending(events: list[LogEvent]) -> dict[int, tuple[str, list[FileInfo]]]:
-        """Batches claimed ('started') whose files have no terminal event yet: a run died in the middle."""
-        started: dict[int, dict[str, LogEvent]] = defaultdict(dict)
-        finished: set[tuple[int, str]] = set()
-        for event in events:
-            if event.status == "started":
-                started[event.batch_id][event.file.uri] = event
-            elif event.status in TERMINAL:
-                finished.add((event.batch_id, event.file.uri))
-        pending = {}
-        for batch_id, files in started.items():
-            open_files = [event.file for uri, event in files.items() if (batch_id, uri) not in finished]
-            if open_files:
-                pending[batch_id] = (next(iter(files.values())).action, sorted(open_files))
-        return pending
-
-    @staticmethod
-    def next_batch_id(events: list[LogEvent]) -> int:
-        return max((event.batch_id for event in events if event.batch_id is not None), default=0) + 1
-
-    def append(self, rows: list[dict]) -> None:
+    def append(self, rows: list[dict], source: str | None = None, batch_id: int | None = None) -> None:
+        """Append rows; with (source, batch_id) the append happens at most once per source and batch."""
+        if not rows:
+            return
         frame = self.spark.createDataFrame([_log_row(row) for row in rows], LOG_SCHEMA)
-        self.ref.save(frame.write.format("delta").mode("append"))
-
-    def claim(self, rows: list[dict], source: str, batch_id: int, run_id: str) -> bool:
-        """Append a batch's 'started' rows as the only claim of (source, batch_id). Delta skips an idempotent
-        write whose (txnAppId, txnVersion) already committed, so a second claimant's write silently does
-        nothing; it learns that it lost because no commit carries its tag. Returns whether this run won."""
-        tag = f"claim {source} {batch_id} {run_id}"
-        frame = self.spark.createDataFrame([_log_row(row) for row in rows], LOG_SCHEMA)
-        self.ref.save(
-            frame.write.format("delta")
-            .mode("append")
-            .option("txnAppId", f"claim:{source}")
-            .option("txnVersion", batch_id)
-            .option("userMetadata", tag)
-        )
-        recent = self.ref.delta(self.spark).history(20).where(F.col("userMetadata") == tag)
-        return not recent.isEmpty()
+        writer = frame.write.format("delta").mode("append")
+        if source is not None and batch_id is not None:
+            writer = writer.option("txnAppId", f"log:{source}").option("txnVersion", batch_id)
+        with self._lock:
+            self.ref.save(writer)
 
 
 def _utc(value: datetime) -> datetime:
@@ -238,7 +208,70 @@ def _utc(value: datetime) -> datetime:
 
 
 def _log_row(row: dict) -> tuple:
-    return tuple(row.get(field.name) for field in LOG_SCHEMA.fields)
+    return tuple(row.get(field_.name) for field_ in LOG_SCHEMA.fields)
+
+
+# --- bronze -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BatchCommit:
+    """What a bronze commit says about its batch (its commit metadata)."""
+
+    source: str
+    batch_id: int
+    run_id: str
+    action: str
+    started_at: datetime
+    files: list[FileInfo]  # the files written
+    failed: dict[str, str]  # uri -> cause, files of the batch that failed alone
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "ingestion": {
+                    "source": self.source,
+                    "batch": self.batch_id,
+                    "run": self.run_id,
+                    "action": self.action,
+                    "started_at": self.started_at.isoformat(),
+                    "files": [[f.uri, f.size, _millis(f.modified_at), f.path] for f in self.files],
+                    "failed": self.failed,
+                }
+            },
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, text: str | None) -> BatchCommit | None:
+        try:
+            body = json.loads(text or "")["ingestion"]
+        except (ValueError, KeyError, TypeError):
+            return None
+        files = [
+            FileInfo(datetime.fromtimestamp(mtime / 1000, tz=timezone.utc), uri, size, path)
+            for uri, size, mtime, path in body["files"]
+        ]
+        return cls(
+            body["source"],
+            body["batch"],
+            body["run"],
+            body["action"],
+            datetime.fromisoformat(body["started_at"]),
+            files,
+            body["failed"],
+        )
+
+
+def _stats_columns(data_schema: T.StructType) -> str:
+    """Data skipping on the lineage columns and on data columns that are not text (see STATS_LINEAGE)."""
+    texts = (T.StringType, T.StructType, T.ArrayType, T.MapType, T.BinaryType, T.VariantType)
+    data = [f.name for f in data_schema.fields if not isinstance(f.dataType, texts)]
+    return ",".join([*data, *STATS_LINEAGE])
+
+
+def _millis(value: datetime) -> int:
+    return round(value.timestamp() * 1000)
 
 
 class BronzeTable:
@@ -248,34 +281,50 @@ class BronzeTable:
         self.spark = spark
         self.ref = DeltaRef.of(spark, schema_name, table)
         self.name = f"{schema_name}.{table}"
+        self.source = source
         self.app_id = f"ingestion:{source}"
 
     def exists(self) -> bool:
         return self.ref.exists(self.spark)
 
     def create(self, data_schema: T.StructType) -> None:
-        self.ref.create(self.spark, T.StructType(data_schema.fields + LINEAGE_SCHEMA.fields))
+        schema = T.StructType(data_schema.fields + LINEAGE_SCHEMA.fields)
+        self.ref.create(self.spark, schema, {"delta.dataSkippingStatsColumns": _stats_columns(data_schema)})
 
-    def columns(self) -> list[str]:
-        return self.ref.read(self.spark).columns
+    def schema(self) -> T.StructType:
+        return self.ref.read(self.spark).schema
 
-    def data_schema(self) -> T.StructType:
+    def data_schema(self, schema: T.StructType | None = None) -> T.StructType:
         lineage = set(LINEAGE_SCHEMA.fieldNames())
-        return T.StructType([f for f in self.ref.read(self.spark).schema.fields if f.name not in lineage])
+        return T.StructType([f for f in (schema or self.schema()).fields if f.name not in lineage])
+
+    def ensure_lineage(self, schema: T.StructType) -> T.StructType:
+        """Tables made by an earlier version lack newer lineage columns (_source_row): add them."""
+        present = {name.lower() for name in schema.fieldNames()}
+        missing = [f for f in LINEAGE_SCHEMA.fields if f.name.lower() not in present]
+        if not missing:
+            return schema
+        self.add_columns({f.name: f.dataType for f in missing})
+        stats = _stats_columns(self.data_schema(schema))
+        self.spark.sql(f"alter table {self.ref.sql} set tblproperties ('delta.dataSkippingStatsColumns' = '{stats}')")
+        return self.schema()
 
     def add_columns(self, columns: dict[str, T.DataType]) -> None:
-        existing = {name.lower() for name in self.columns()}
+        existing = {name.lower() for name in self.schema().fieldNames()}
         missing = {name: dtype for name, dtype in columns.items() if name.lower() not in existing}
         if missing:
             ddl = ", ".join(f"`{name}` {dtype.simpleString()}" for name, dtype in missing.items())
             self.spark.sql(f"alter table {self.ref.sql} add columns ({ddl})")
 
-    def write(self, frame: DataFrame, batch_id: int, *, replace_files: list[str] | None = None) -> None:
-        """Append (or, for a replay, atomically replace the rows of `replace_files`) as transaction batch_id."""
+    def write(self, frame: DataFrame, commit: BatchCommit, *, replace_files: list[str] | None = None) -> bool:
+        """Append (or, for a replay, atomically replace the rows of `replace_files`) as transaction
+        (ingestion:<source>, batch id). Returns False when Delta skipped the write because that batch had
+        already committed (another run, or this batch before a crash)."""
         writer = (
             frame.write.format("delta")
             .option("txnAppId", self.app_id)
-            .option("txnVersion", batch_id)
+            .option("txnVersion", commit.batch_id)
+            .option("userMetadata", commit.to_json())
             .option("mergeSchema", "false")
         )
         if replace_files is not None:
@@ -284,11 +333,25 @@ class BronzeTable:
         else:
             writer = writer.mode("append")
         self.ref.save(writer)
+        latest = self.commits(limit=5)
+        return any(c.batch_id == commit.batch_id and c.run_id == commit.run_id for c in latest)
 
-    def batch_summary(self, batch_id: int) -> dict[str, tuple[int, int, int, list[str]]]:
-        """Per source file of the batch, in one scan: rows written, rescued, quarantined, and the keys found
-        in its rescued data (where unknown columns show up)."""
-        rescued_keys = F.map_keys(F.from_json("_rescued_data", T.MapType(T.StringType(), T.StringType())))
+    def commits(self, *, after: int = 0, limit: int = 10) -> list[BatchCommit]:
+        """Ingestion commits of this table with a batch id above `after`, oldest first, from the newest `limit`
+        entries of the table's history and further back as long as they are all newer than `after`."""
+        found: list[BatchCommit] = []
+        while True:
+            history = self.ref.delta(self.spark).history(limit).select("version", "userMetadata").collect()
+            found = [c for c in (BatchCommit.from_json(row.userMetadata) for row in history) if c is not None]
+            reached = any(c.batch_id <= after for c in found) or len(history) < limit or history[-1].version == 0
+            if reached or limit >= 10_000:
+                break
+            limit *= 10
+        return sorted((c for c in found if c.batch_id > after), key=lambda c: c.batch_id)
+
+    def batch_counts(self, batch_id: int) -> dict[str, tuple[int, int, int]]:
+        """Rows written, rescued and quarantined per source file of one batch, read back (recovery, and batches
+        too wide to count while writing)."""
         rows = (
             self.ref.read(self.spark)
             .where(F.col("_batch_id") == batch_id)
@@ -297,11 +360,10 @@ class BronzeTable:
                 F.count_if(F.col("_corrupt_record").isNull()).alias("written"),
                 F.count_if(F.col("_rescued_data").isNotNull()).alias("rescued"),
                 F.count_if(F.col("_corrupt_record").isNotNull()).alias("quarantined"),
-                F.array_distinct(F.flatten(F.collect_list(rescued_keys))).alias("keys"),
             )
             .collect()
         )
-        return {row._source_file: (row.written, row.rescued, row.quarantined, list(row.keys)) for row in rows}
+        return {row._source_file: (row.written, row.rescued, row.quarantined) for row in rows}
 
     def promote(self, batch_id: int, columns: list[str]) -> None:
         """Move rescued values of newly added `columns` into those columns, for the rows of one batch."""
@@ -320,9 +382,11 @@ class SchemaHistory:
     def __init__(self, spark: SparkSession, schema_name: str):
         self.spark = spark
         self.ref = ensure_table(spark, schema_name, SCHEMA_HISTORY, SCHEMA_HISTORY_SCHEMA)
+        self._lock = threading.Lock()
 
     def record(self, source: str, table: str, change: str, columns: list[str], schema: T.StructType, batch_id):
-        version = self.ref.read(self.spark).where(F.col("source") == source).count()
-        row = (source, table, version, change, columns, _ddl(schema), batch_id, datetime.now().astimezone())
-        frame = self.spark.createDataFrame([row], SCHEMA_HISTORY_SCHEMA)
-        self.ref.save(frame.write.format("delta").mode("append"))
+        with self._lock:
+            version = self.ref.read(self.spark).where(F.col("source") == source).count()
+            row = (source, table, version, change, columns, _ddl(schema), batch_id, datetime.now().astimezone())
+            frame = self.spark.createDataFrame([row], SCHEMA_HISTORY_SCHEMA)
+            self.ref.save(frame.write.format("delta").mode("append"))

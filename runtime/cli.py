@@ -75,62 +75,64 @@ def _ingestor(args, progress=None, stop=None):
 
 def _report(results) -> int:
     from runtime.report import notes, problems, summary_table
+    from runtime.spark import log_dir
 
     out = _stdout()
     out.print(summary_table(results))
     for line in notes(results):
         out.print(line)
-    for line in problems(results):
+    lines = problems(results)
+    for line in lines:
         console.print(f"[red]not ingested[/]: {line}")
+    if lines or any(result.error for result in results):
+        console.print(f"full errors in {log_dir(state_dir())}")
     return 0 if all(result.ok for result in results) else 1
 
 
-def cmd_ingest_run(args: argparse.Namespace) -> int:
+def _ingest(ingestor, sources) -> list:
+    """Plan every source, then ingest them together under one progress bar."""
     from runtime.report import ingest_progress
 
+    plans = {source.name: ingestor.plan(source) for source in sources}
+    totals = {
+        name: (len(plan.plan.to_ingest), sum(f.size for f in plan.plan.to_ingest)) for name, plan in plans.items()
+    }
+    with ingest_progress(console, totals) as advance:
+        ingestor.progress = advance
+        return ingestor.run_all(sources, plans)
+
+
+def cmd_ingest_run(args: argparse.Namespace) -> int:
     stop = _StopFlag()
     stop.install()
     config, ingestor = _ingestor(args, stop=stop)
     sources = config.select(args.source)
-    plans = {source.name: ingestor.plan(source) for source in sources}
     if args.dry_run:
-        return _print_plan(plans)
-    totals = {
-        name: (
-            len(plan.to_ingest) + sum(len(files) for _, files in pending.values()),
-            sum(f.size for f in plan.to_ingest) + sum(f.size for _, files in pending.values() for f in files),
-        )
-        for name, (pending, plan) in plans.items()
-    }
-    results = []
-    with ingest_progress(console, totals) as advance:
-        ingestor.progress = advance
-        for source in sources:
-            if stop():
-                break
-            results.append(ingestor.run(source))
-    return _report(results)
+        return _print_plan({source.name: ingestor.plan(source) for source in sources})
+    return _report(_ingest(ingestor, sources))
 
 
 def _print_plan(plans) -> int:
     from rich.table import Table
 
     table = Table(title="dry run: nothing is written", title_justify="left")
-    for column in ("source", "new files", "rewritten (ingest)", "rewritten (ignored)", "MB", "unfinished batches"):
+    for column in ("source", "new files", "rewritten (ingest)", "rewritten (ignored)", "MB", "hidden", "unlogged"):
         table.add_column(column)
-    for name, (pending, plan) in plans.items():
+    for name, found in plans.items():
+        plan = found.plan
         table.add_row(
             name,
             str(len(plan.new)),
             str(len(plan.rewritten)),
             str(len(plan.ignored_rewrites)),
             f"{sum(f.size for f in plan.to_ingest) / 1024 / 1024:,.1f}",
-            ", ".join(map(str, sorted(pending))) or "-",
+            str(len(found.hidden)),
+            ", ".join(str(commit.batch_id) for commit in found.unlogged) or "-",
         )
     out = _stdout()
     out.print(table)
-    for name, (_, plan) in plans.items():
-        for file in plan.to_ingest:
+    for name, found in plans.items():
+        for file in found.plan.to_ingest:
             out.print(f"  {name}: {file.uri} ({file.size:,} bytes, modified {file.modified_at:%Y-%m-%d %H:%M:%S})")
     return 0
 
@@ -143,8 +145,8 @@ def cmd_ingest_stream(args: argparse.Namespace) -> int:
     all_ok = True
     console.print(f"polling {', '.join(s.name for s in sources)} every {args.interval:g} s; Ctrl-C or SIGTERM stops")
     while not stop():
-        results = [ingestor.run(source) for source in sources if not stop()]
-        if any(result.files for result in results):
+        results = ingestor.run_all(sources)
+        if any(result.files or result.error for result in results):
             all_ok &= _report(results) == 0
         deadline = time.monotonic() + args.interval
         while not stop() and time.monotonic() < deadline:
@@ -207,60 +209,54 @@ def cmd_lint(args: argparse.Namespace) -> int:
     return 0
 
 
-def _generate(spark, landing_uri: str, days: range, scale: float, seed: int):
-    from generator import generate, local_writer
-    from runtime.landing import hadoop_writer
+def _generate(landing_uri: str, storage, days: range, scale: float, seed: int):
+    from generator import generate
 
-    if landing_uri.startswith("file:"):
-        writer = local_writer(Path(landing_uri.removeprefix("file://").removeprefix("file:")))
-    else:
-        writer = hadoop_writer(spark, landing_uri)
-    return generate(writer, days=days, seed=seed, scale=scale)
+    return generate(
+        lambda path, data: storage.write(f"{landing_uri.rstrip('/')}/{path}", data), days=days, seed=seed, scale=scale
+    )
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
     """Write simulated days of raw fitness data into the landing zone."""
+    from ingestion.storage import Storage
     from runtime.project import load_config
-    from runtime.spark import get_spark
 
-    landing = load_config().landing.uri
-    spark = None if landing.startswith("file:") else get_spark(_settings())
+    landing = load_config().landing
     days = range(args.start_day, args.start_day + args.days)
-    manifest = _generate(spark, landing, days, args.scale, args.seed)
+    manifest = _generate(landing.uri, Storage(landing.s3_endpoint, landing.s3_region), days, args.scale, args.seed)
     total = sum(entry.bytes for day in manifest.days for entry in day.files)
-    console.print(f"wrote days {days.start}-{days.stop - 1} ({total / 1024 / 1024:,.1f} MB) to {landing}")
+    console.print(f"wrote days {days.start}-{days.stop - 1} ({total / 1024 / 1024:,.1f} MB) to {landing.uri}")
     return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """The main job on the embedded default: land sample days, ingest them, build every dbt layer, summarize.
-    The first run lands three simulated days; each later run lands the next one (an incremental build)."""
+    The first run lands three simulated days, each landed and ingested in turn as a scheduler would (the device
+    registry is a full extract rewritten in place, so each version must be ingested before the next one lands);
+    each later run lands the next day. Then one dbt build."""
     from ingestion.ingest import Ingestor
     from runtime.dbt import run_dbt
     from runtime.landing import generated_days
     from runtime.project import load_config
-    from runtime.report import ingest_progress, layer_summary
+    from runtime.report import layer_summary
     from runtime.spark import get_spark
 
     started = time.monotonic()
     config = load_config()
     spark = get_spark(_settings())
-    done = generated_days(spark, config.landing.uri)
-    days = range(0, 3) if not done else range(max(done) + 1, max(done) + 2)
-    _generate(spark, config.landing.uri, days, scale=1.0, seed=42)
-    console.print(f"[bold]1/3 landed[/] simulated day(s) {', '.join(map(str, days))} in {config.landing.uri}")
-
     ingestor = Ingestor(spark, config, bronze_schema=schema("bronze"))
-    plans = {source.name: ingestor.plan(source)[1] for source in config.sources.values()}
-    totals = {name: (len(plan.to_ingest), sum(f.size for f in plan.to_ingest)) for name, plan in plans.items()}
-    with ingest_progress(console, totals) as advance:
-        ingestor.progress = advance
-        results = [ingestor.run(source) for source in config.sources.values()]
-    ingested_ok = _report(results) == 0
-    console.print("[bold]2/3 ingested[/] into bronze")
+    done = generated_days(ingestor.storage, config.landing.uri)
+    days = range(0, 3) if not done else range(max(done) + 1, max(done) + 2)
+    ingested_ok = True
+    for day in days:
+        _generate(config.landing.uri, ingestor.storage, range(day, day + 1), scale=1.0, seed=42)
+        console.print(f"[bold]landed[/] simulated day {day} in {config.landing.uri}")
+        ingested_ok &= _report(_ingest(ingestor, list(config.sources.values()))) == 0
+    console.print(f"[bold]ingested[/] into bronze in {time.monotonic() - started:.0f} s")
 
     build = run_dbt(["build"])
-    console.print(f"[bold]3/3 dbt build[/] {'[green]passed[/]' if build.success else '[red]failed[/]'}")
+    console.print(f"[bold]dbt build[/] {'[green]passed[/]' if build.success else '[red]failed[/]'}")
     layer_summary(spark, _stdout())
     console.print(f"demo finished in {time.monotonic() - started:.0f} s")
     return 0 if build.success and ingested_ok else 1

@@ -75,13 +75,28 @@ def notes(results: list[SourceResult]) -> list[str]:
         if result.new_columns:
             lines.append(f"{result.source}: new columns added to bronze: {', '.join(result.new_columns)}")
         if result.rescued_columns:
-            lines.append(f"{result.source}: unknown columns kept in _rescued_data: {', '.join(result.rescued_columns)}")
+            lines.append(f"{result.source}: unknown columns kept in _rescued_data: {_names(result.rescued_columns)}")
+        if result.capped_columns:
+            lines.append(
+                f"{result.source}: {len(result.capped_columns)} more new column(s) kept in _rescued_data, over "
+                f"max_new_columns_per_batch: {_names(result.capped_columns)}"
+            )
+        if result.hidden_files:
+            lines.append(
+                f"{result.source}: {result.hidden_files} file(s) skipped: a name or folder starting with _ or . is "
+                "hidden by convention (markers, in-progress uploads)"
+            )
         if result.recovered_batches:
             batches = ", ".join(map(str, result.recovered_batches))
             lines.append(f"{result.source}: finished batch {batches} left unfinished by an earlier run")
         if result.error:
             lines.append(f"[red]{result.source}: {result.error}[/]")
     return lines
+
+
+def _names(names: list[str], shown: int = 10) -> str:
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
 
 
 def problems(results: list[SourceResult]) -> list[str]:

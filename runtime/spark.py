@@ -24,6 +24,7 @@ from runtime.project import jar_cache_dir
 
 SUPPORTED_JAVA = (17, 21)
 LOG4J = Path(__file__).with_name("log4j2.properties")
+FAIR_SCHEDULER = Path(__file__).with_name("fairscheduler.xml")
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,12 @@ def spark_conf(settings: SparkSettings, jars: list[Path]) -> dict[str, str]:
         "spark.sql.catalogImplementation": "hive",
         "spark.sql.warehouse.dir": str(state / "warehouse"),
         "spark.hadoop.javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={state / 'metastore_db'};create=true",
-        "spark.driver.extraJavaOptions": f"-Dderby.system.home={state} -Dlog4j.configurationFile={LOG4J}",
+        "spark.driver.extraJavaOptions": (
+            f"-Dderby.system.home={state} -Dlog4j.configurationFile={LOG4J} -Dlakehouse.log.dir={log_dir(state)}"
+        ),
+        # Concurrent jobs (several sources ingested at once, dbt's threads) share the cores.
+        "spark.scheduler.mode": "FAIR",
+        "spark.scheduler.allocation.file": str(FAIR_SCHEDULER),
         "spark.driver.host": "127.0.0.1",
         "spark.driver.bindAddress": "127.0.0.1",
         # A few MB to a few GB on 2 cores: few shuffle partitions, AQE coalesces the rest.
@@ -99,6 +105,35 @@ def _s3a_conf(s3: S3Settings) -> dict[str, str]:
         conf[prefix + "secret.key"] = s3.secret_key
         conf[prefix + "aws.credentials.provider"] = "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider"
     return conf
+
+
+def log_dir(state: Path) -> Path:
+    """Where Spark's own log and the full traces of reported problems go (the console gets one line each)."""
+    return state / "logs"
+
+
+def configure_logging(state: Path) -> Path:
+    """Python side of the logging: PySpark's error loggers and this project's loggers write to
+    <state>/logs/lakehouse.log, not to the console. Returns the log file."""
+    directory = log_dir(state)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "lakehouse.log"
+    from pyspark.logger import PySparkLogger
+
+    # PySpark logs every failed statement with its stack as JSON on stderr, the expected ones included (dbt
+    # probing for a relation that does not exist yet); its loggers must be PySparkLoggers (they take extra keys).
+    loggers = [PySparkLogger.getLogger(name) for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger")]
+    loggers += [logging.getLogger(name) for name in ("ingestion", "runtime", "py4j")]
+    for logger in loggers:
+        for old in [h for h in logger.handlers if not isinstance(h, logging.FileHandler)]:
+            logger.removeHandler(old)
+        if not any(getattr(h, "baseFilename", None) == str(path) for h in logger.handlers):
+            handler = logging.FileHandler(path, encoding="utf-8")  # PySparkLogger sets its own JSON format
+            handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+            logger.addHandler(handler)
+        logger.propagate = False
+    logging.getLogger("ingestion").setLevel(logging.INFO)
+    return path
 
 
 def java_major_version() -> int:
@@ -166,9 +201,6 @@ def get_spark(settings: SparkSettings):
     builder = SparkSession.builder
     for key, value in spark_conf(settings, jars).items():
         builder = builder.config(key, value)
+    configure_logging(settings.state)
     spark = builder.enableHiveSupport().getOrCreate()
-    # PySpark logs every failed SQL statement as JSON, including the expected ones (dbt probing for a relation
-    # that does not exist yet); the caller reports real failures itself.
-    logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)
-    spark.sparkContext.setLogLevel(os.environ.get("LAKEHOUSE_SPARK_LOG_LEVEL", "ERROR"))
     return spark

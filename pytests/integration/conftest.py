@@ -55,8 +55,17 @@ def s3_server():
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
-    yield S3Server(f"http://127.0.0.1:{port}")
-    server.stop()
+    saved = {name: os.environ.get(name) for name in S3_CREDENTIALS}
+    os.environ.update(S3_CREDENTIALS)  # the AWS default chain, as users set it
+    try:
+        yield S3Server(f"http://127.0.0.1:{port}")
+    finally:
+        server.stop()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @pytest.fixture(scope="session")
@@ -77,11 +86,12 @@ def spark(spark_settings):
 
 
 class Lake:
-    def __init__(self, spark, root: Path, prefix: str, landing_uri: str | None = None):
+    def __init__(self, spark, root: Path, prefix: str, landing_uri: str | None = None, s3_endpoint: str | None = None):
         self.spark = spark
         self.landing = root / "landing"
         self.landing.mkdir(parents=True, exist_ok=True)
         self.landing_uri = landing_uri or self.landing.as_uri()
+        self.s3_endpoint = s3_endpoint
         self.prefix = prefix
         self.sources: dict[str, dict] = {}
 
@@ -93,7 +103,7 @@ class Lake:
 
     @property
     def config(self):
-        return parse_config({"sources": self.sources}, landing_uri=self.landing_uri)
+        return parse_config({"sources": self.sources}, landing_uri=self.landing_uri, s3_endpoint=self.s3_endpoint)
 
     def write(self, relative: str, data: bytes | str, *, gz: bool = False, mtime: float | None = None) -> Path:
         path = self.landing / relative

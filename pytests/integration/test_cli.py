@@ -195,7 +195,7 @@ def test_kill_9_at_any_moment_loses_and_duplicates_nothing(tmp_path, spark):
             next_id += 1
 
     land(8)
-    kills = ["after-claim", "after-write", "after-add-columns", "before-commit"] + [None] * 16
+    kills = ["before-write", "after-write", "after-add-columns", "before-commit"] + [None] * 16
     for failpoint in kills:
         env = {"LAKEHOUSE_FAILPOINT": failpoint} if failpoint else {"LAKEHOUSE_KILL_AFTER": f"{rng.uniform(0, 6):.2f}"}
         run = project.lakehouse("ingest", "run", **env)

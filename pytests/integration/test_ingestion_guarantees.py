@@ -8,7 +8,6 @@ from datetime import datetime, timezone
 import pytest
 from pyspark.sql import functions as F
 
-from ingestion.ingest import ConcurrentRunError, Ingestor
 from ingestion.tables import TRANSFER_LOG
 
 pytestmark = pytest.mark.integration
@@ -105,41 +104,55 @@ def test_replay_picks_up_corrected_content(lake):
     assert sorted((r.id, r.name) for r in lake.bronze(name).collect()) == [(1, "fixed"), (2, "b")]
 
 
-def test_two_runs_of_one_batch_never_duplicate_and_a_taken_claim_is_refused(lake):
+def test_a_batch_committed_but_not_logged_is_logged_by_the_next_run(lake):
+    """A run killed between its bronze commit and its log append: the next run finds the batch in bronze's
+    history (its commit names the files), logs it with counts read back, and never writes it again."""
+    from ingestion.ingest import _Batch
+
+    name = lake.source("unlogged", schema=SCHEMA)
+    lake.write("unlogged/a.json", _lines(0, 2) + '{"id": 9, "na\n', mtime=1_000)
+    source = lake.config.sources[name]
+    died = lake.ingestor()
+    died._sync_declared_schema(source, died._bronze(source))
+    batch = _Batch(source, died._bronze(source), 1, "ingest", died.plan(source).plan.to_ingest)
+    died._sniff(batch)
+    died._write(batch, batch.bronze.schema())  # committed to bronze, then the process "died"
+    assert lake.log(name).count() == 0
+
+    result = lake.run(name)
+
+    assert result.ok and result.recovered_batches == [1]
+    assert lake.committed(name) == {"a.json": (3, 2, 0, 1)}
+    assert lake.rows_per_file(name) == {"a.json": 3}
+    assert lake.run(name).files == []  # nothing left to do, nothing duplicated
+
+
+def test_two_runs_writing_one_batch_never_duplicate(lake):
+    """Two runs that picked the same batch: Delta commits the first, refuses the second (same txnVersion); the
+    second says so and writes nothing."""
+    from ingestion.ingest import ConcurrentRunError, _Batch
+
     name = lake.source("race", schema=SCHEMA)
     lake.write("race/a.json", _lines(0, 2))
     source = lake.config.sources[name]
-    rival = lake.ingestor()
-    [file] = rival.plan(source)[1].to_ingest
-    started = datetime.now(timezone.utc)
-    rival._claim(source, [file], 1, "ingest", started)  # a run that claimed batch 1, then stalled (or died)
-
-    ours = Ingestor(lake.spark, lake.config, bronze_schema="test_bronze")
-    result = ours.run(source)  # finds the unfinished batch and executes it
-    rival._execute(source, rival_bronze(lake, name), [file], 1, "ingest", result, claim=False)  # the rival resumes
-
-    assert ours.run_id != rival.run_id and result.recovered_batches == [1]
-    assert lake.rows_per_file(name) == {"a.json": 2}  # Delta skipped the second write of batch 1
-    lake.write("race/b.json", _lines(2, 2))
-    [new_file] = rival.plan(source)[1].to_ingest
-    rival._claim(source, [new_file], 2, "ingest", started)
-    with pytest.raises(ConcurrentRunError, match="claimed by another ingestion run"):
-        ours._claim(source, [new_file], 2, "ingest", started)
-
-
-def rival_bronze(lake, name):
-    from ingestion.tables import BronzeTable
-
-    source = lake.config.sources[name]
-    return BronzeTable(lake.spark, "test_bronze", source.table, source.name)
+    first, second = lake.ingestor(), lake.ingestor()
+    first._sync_declared_schema(source, first._bronze(source))
+    files = first.plan(source).plan.to_ingest
+    batches = [_Batch(source, ingestor._bronze(source), 1, "ingest", files) for ingestor in (first, second)]
+    for ingestor, batch in zip((first, second), batches, strict=True):
+        ingestor._sniff(batch)
+    first._write(batches[0], batches[0].bronze.schema())
+    with pytest.raises(ConcurrentRunError, match="committed by another ingestion run"):
+        second._write(batches[1], batches[1].bronze.schema())
+    assert lake.rows_per_file(name) == {"a.json": 2}
 
 
 def test_dry_run_plan_writes_nothing(lake):
     name = lake.source("dry", schema=SCHEMA)
     lake.write("dry/a.json", _lines(0, 2))
     log_commits = lake.commits(f"test_bronze.{TRANSFER_LOG}")
-    pending, plan = lake.ingestor().plan(lake.config.sources[name])
-    assert pending == {} and [f.uri.rsplit("/", 1)[-1] for f in plan.new] == ["a.json"]
+    found = lake.ingestor().plan(lake.config.sources[name])
+    assert found.unlogged == [] and [f.uri.rsplit("/", 1)[-1] for f in found.plan.new] == ["a.json"]
     assert lake.commits(f"test_bronze.{TRANSFER_LOG}") == log_commits
 
 
@@ -151,7 +164,7 @@ def test_s3_landing_through_s3a(spark, s3_server, tmp_path, unique):
     client.create_bucket(Bucket=bucket)
     client.put_object(Bucket=bucket, Key="events/day=1/a b.json", Body=_lines(0, 3).encode())
     client.put_object(Bucket=bucket, Key="events/day=1/bad.json", Body=b'{"id": 9, "na\n{"id": 10}\n')
-    lake = Lake(spark, tmp_path, unique, landing_uri=f"s3://{bucket}/")
+    lake = Lake(spark, tmp_path, unique, landing_uri=f"s3://{bucket}/", s3_endpoint=s3_server.endpoint)
     name = lake.source("events", schema=SCHEMA)
 
     result = lake.run(name)

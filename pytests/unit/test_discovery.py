@@ -1,7 +1,7 @@
 from datetime import datetime, timedelta, timezone
 
 from ingestion.discovery import FileInfo, batches, escape_glob, plan_files, select_files
-from ingestion.tables import LogEvent, TransferLog
+from ingestion.tables import BatchCommit
 
 T0 = datetime(2026, 1, 5, tzinfo=timezone.utc)
 
@@ -19,10 +19,17 @@ def test_plan_splits_new_rewritten_and_ignored():
     assert plan.to_ingest == [b, c]
 
 
-def test_a_file_that_only_ever_failed_is_new_again_when_replaced():
-    fixed = _file("gz", size=99)
-    assert plan_files([fixed], {fixed.uri: {(50, T0): "failed"}}, allow_overwrites=False).new == [fixed]
-    assert plan_files([fixed], {fixed.uri: {(99, T0): "failed"}}, allow_overwrites=False).to_ingest == []
+def test_a_failed_file_is_tried_again_until_it_commits():
+    broken = _file("gz", size=99)
+    # the same version failed before: tried again (a failure is never settled silently)
+    assert plan_files([broken], {broken.uri: {(99, T0): "failed"}}, allow_overwrites=False).new == [broken]
+    # a fixed upload of a file that only ever failed is new, not a rewrite
+    assert plan_files([broken], {broken.uri: {(50, T0): "failed"}}, allow_overwrites=False).new == [broken]
+    # once committed, it is done; a reported rewrite is not reported again
+    assert plan_files([broken], {broken.uri: {(99, T0): "committed"}}, allow_overwrites=False).to_ingest == []
+    ignored = {broken.uri: {(50, T0): "committed", (99, T0): "rewrite_ignored"}}
+    plan = plan_files([broken], ignored, allow_overwrites=False)
+    assert plan.to_ingest == [] and plan.ignored_rewrites == []
 
 
 def test_batches_are_oldest_first_and_bounded():
@@ -30,17 +37,11 @@ def test_batches_are_oldest_first_and_bounded():
     assert [[f.uri[-1] for f in batch] for batch in batches(files, 2)] == [["4", "3"], ["2", "1"], ["0"]]
 
 
-def test_pending_batches_are_claims_without_an_outcome():
-    a, b = _file("a"), _file("b")
-    events = [
-        LogEvent(a, 1, "ingest", "started"),
-        LogEvent(a, 1, "ingest", "committed"),
-        LogEvent(b, 2, "ingest", "started"),
-        LogEvent(a, 3, "replay", "started"),
-    ]
-    assert TransferLog.pending(events) == {2: ("ingest", [b]), 3: ("replay", [a])}
-    assert TransferLog.next_batch_id(events) == 4
-    assert TransferLog.seen(events)[a.uri] == {(10, T0): "committed"}
+def test_a_batch_commit_names_its_files_in_the_commit_metadata():
+    a, b = _file("a b%.json", size=7, minutes=3), _file("c.json")
+    commit = BatchCommit("events", 12, "run1", "ingest", T0, [a, b], {"file:/l/bad": "cause"})
+    assert BatchCommit.from_json(commit.to_json()) == commit
+    assert BatchCommit.from_json(None) is None and BatchCommit.from_json('{"other": 1}') is None
 
 
 def test_replay_selection():
