@@ -224,9 +224,14 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     landing = load_config().landing
     days = range(args.start_day, args.start_day + args.days)
-    manifest = _generate(landing.uri, Storage(landing.s3_endpoint, landing.s3_region), days, args.scale, args.seed)
-    total = sum(entry.bytes for day in manifest.days for entry in day.files)
-    console.print(f"wrote days {days.start}-{days.stop - 1} ({total / 1024 / 1024:,.1f} MB) to {landing.uri}")
+    batching = {"batches_per_day": args.batches_per_day}
+    if args.batch is not None:
+        batching["batches"] = range(args.batch, args.batch + 1)
+    storage = Storage(landing.s3_endpoint, landing.s3_region)
+    manifest = _generate(landing.uri, storage, days, args.scale, args.seed, **batching)
+    total = sum(entry.bytes for batch in manifest.batches for entry in batch.files)
+    which = f"batch {args.batch} of " if args.batch is not None else ""
+    console.print(f"wrote {which}days {days.start}-{days.stop - 1} ({total / 1024 / 1024:,.1f} MB) to {landing.uri}")
     return 0
 
 
@@ -306,6 +311,10 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--start-day", type=int, default=0, help="first simulated day (0 = 2026-01-05)")
     generate.add_argument("--scale", type=float, default=1.0, help="volume multiplier (24 x 7 days ~ 1 GB)")
     generate.add_argument("--seed", type=int, default=42)
+    generate.add_argument(
+        "--batches-per-day", type=int, default=1, help="land each day in this many batches (1-24, dividing 24)"
+    )
+    generate.add_argument("--batch", type=int, help="only this batch (0-based) of each day")
     generate.set_defaults(func=cmd_generate)
 
     demo = sub.add_parser("demo", help="the main job: sample data -> bronze -> silver -> gold")

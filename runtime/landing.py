@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import re
-from datetime import date
-
+from generator import Batch
+from generator.manifest import parse_manifest_name
 from ingestion.storage import Storage
 
 
-def generated_days(storage: Storage, landing_uri: str) -> list[int]:
-    """Simulated days already in the landing zone, from the generator's manifests (_manifest/day=...json)."""
-    from generator.clock import DAY0
+def generated_batches(storage: Storage, landing_uri: str) -> list[Batch]:
+    """Batches already in the landing zone, from the generator's manifests (`_manifest/...`), in arrival order."""
+    listing = storage.list_files(landing_uri.rstrip("/") + "/_manifest")
+    found = [parse_manifest_name(file.path) for file in listing.files]
+    return sorted((batch for batch in found if batch is not None), key=lambda b: (b.day, b.index / b.per_day))
 
-    days = []
-    for name in storage.names(landing_uri.rstrip("/") + "/_manifest"):
-        match = re.match(r"day=(\d{4}-\d{2}-\d{2})\.json$", name)
-        if match:
-            days.append((date.fromisoformat(match.group(1)) - DAY0).days)
-    return sorted(days)
+
+def generated_days(storage: Storage, landing_uri: str) -> list[int]:
+    """Simulated days whose last batch is in the landing zone."""
+    return sorted({batch.day for batch in generated_batches(storage, landing_uri) if batch.is_last})

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import S3_CREDENTIALS
+from conftest import S3_CREDENTIALS, free_port
 from pyspark.sql import functions as F
 
 pytestmark = pytest.mark.integration
@@ -221,3 +221,41 @@ def test_kill_9_at_any_moment_loses_and_duplicates_nothing(tmp_path, spark):
         log.where(F.col("status") == "committed").groupBy("file_path").agg(F.countDistinct("batch_id").alias("b"))
     )
     assert committed.count() == len(expected) and committed.where("b > 1").count() == 0
+
+
+def test_unreadable_inputs_give_one_line_each_and_a_clean_exit(tmp_path, spark):
+    """No Java stack trace on the console: one line per failed file, the full error in the log it names."""
+    project = Project(tmp_path, {"events": {"path": "events", "format": "json", "schema": SCHEMA}})
+    project.write("events/ok.json", _lines(0, 3))
+    project.write("events/fake.json.gz", _lines(3, 3))  # not gzip at all
+    project.write("events/cut.json.gz", gzip.compress(_lines(0, 2000).encode())[:300])  # truncated gzip
+
+    run = project.lakehouse("ingest", "run")
+
+    assert run.returncode == 1
+    errors = [line for line in run.stderr.splitlines() if line.strip()]
+    assert "not ingested: events: source events, file" in run.stderr
+    assert "fake.json.gz" in run.stderr and "cut.json.gz" in run.stderr
+    for noise in ("Traceback", "\tat ", "Exception in thread", "terminate called", '"level": "ERROR"'):
+        assert noise not in run.stderr, run.stderr[-3000:]
+    assert len(errors) <= 12, run.stderr  # a progress bar, two problem lines and the log's name
+    assert "full errors in" in run.stderr and (project.state / "logs" / "spark.log").exists()
+    assert project.delta(spark, "events").count() == 3
+
+
+def test_an_unreachable_s3_endpoint_is_one_line(tmp_path):
+    closed = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    project = Project(
+        tmp_path,
+        {"events": {"path": "events", "format": "json", "schema": SCHEMA}},
+        landing_uri="s3://nowhere/raw",
+        extra_env={**S3_CREDENTIALS, "LAKEHOUSE_S3_ENDPOINT": closed},
+    )
+
+    started = time.monotonic()
+    run = project.lakehouse("ingest", "run", timeout=300)
+
+    assert run.returncode != 0
+    assert "cannot list s3a://nowhere/raw/events" in run.stderr
+    assert "Traceback" not in run.stderr and "\tat " not in run.stderr
+    assert time.monotonic() - started < 120

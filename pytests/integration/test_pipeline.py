@@ -90,3 +90,14 @@ def test_manifest_reconciles_with_silver_and_the_quarantine(spark, pipeline):
     )
     assert quarantined == out_of_range
     assert silver == records - malformed - out_of_range - repeats
+
+
+def test_every_completed_workout_has_its_readings(spark, pipeline):
+    """Readings are attributed to the device's owner at their time, even when the device was later handed to
+    someone else or its owner left: the registry's every extract version reaches bronze (each batch is ingested
+    before the next extract lands) and the registration history is derived from all of them."""
+    sessions = spark.table("test_gold.workout_bpm_summary")
+    assert sessions.count() > 0
+    assert sessions.where(F.col("num_readings") == 0).count() == 0
+    registrations = spark.table("test_silver.int_device_registrations_historized")
+    assert registrations.where(~F.col("is_current")).count() > 0  # the history has past owners to keep

@@ -1,6 +1,7 @@
 {#-
-    The registry is a full extract rewritten in place daily; bronze keeps every version. Only the latest version
-    (its highest _batch_id) describes today's registrations: the snapshot snap_device_registrations keeps history.
+    The registry is a full extract rewritten in place; bronze keeps every version ingested (allow_overwrites), each
+    with the file's modification time. One row per user per extract version: the registration history is derived
+    from all of them (int_device_registrations_historized), so it does not depend on how often dbt runs.
 -#}
 
 with
@@ -8,13 +9,6 @@ with
 source as (
 
     select * from {{ source('device_registry', 'device_registry') }}
-
-),
-
-latest_extract as (
-
-    select max(source._batch_id) as batch_id
-    from source
 
 ),
 
@@ -26,14 +20,13 @@ renamed as (
         {{ normalize_mac_address('cast(source.mac_address as string)') }} as mac_address,
         cast(source.registered_at as timestamp) as registered_at,
         cast(source.updated_at as timestamp) as updated_at,
+        cast(source._file_modified_at as timestamp) as extracted_at,
         cast(source._source_file as string) as _source_file,
-        cast(source._file_modified_at as timestamp) as _file_modified_at,
+        cast(source._source_row as bigint) as _source_row,
         cast(source._batch_id as bigint) as _batch_id,
         cast(source._ingested_at as timestamp) as _ingested_at,
         source._rescued_data is not null as has_rescued_data
     from source
-    inner join latest_extract
-        on source._batch_id = latest_extract.batch_id
     where source._corrupt_record is null
 
 ),
@@ -46,15 +39,12 @@ checked as (
 
 ranked as (
 
+    {#- A user listed twice in one extract: the later line wins. -#}
     select
         checked.*,
         row_number() over (
-            partition by checked.user_id
-            order by
-                checked.updated_at desc,
-                checked._source_file desc,
-                checked.device_id desc,
-                checked.mac_address desc
+            partition by checked.user_id, checked.extracted_at
+            order by checked._batch_id desc, checked._source_row desc
         ) as version_rank
     from checked
 
@@ -69,8 +59,9 @@ final as (
         ranked.has_rescued_data,
         ranked.registered_at,
         ranked.updated_at,
+        ranked.extracted_at,
         ranked._source_file,
-        ranked._file_modified_at,
+        ranked._source_row,
         ranked._batch_id,
         ranked._ingested_at
     from ranked

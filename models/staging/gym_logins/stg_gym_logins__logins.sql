@@ -14,6 +14,7 @@ renamed as (
         cast(source.login as timestamp) as login_at,
         cast(source.logout as timestamp) as logout_at,
         cast(source._source_file as string) as _source_file,
+        cast(source._source_row as bigint) as _source_row,
         cast(source._batch_id as bigint) as _batch_id,
         cast(source._ingested_at as timestamp) as _ingested_at,
         source._rescued_data is not null as has_rescued_data
@@ -38,7 +39,7 @@ ranked as (
                 checked._ingested_at desc,
                 checked._batch_id desc,
                 checked._source_file desc,
-                checked.logout_at desc
+                checked._source_row desc
         ) as version_rank
     from checked
 
@@ -53,6 +54,7 @@ final as (
         ranked.login_at,
         ranked.logout_at,
         ranked._source_file,
+        ranked._source_row,
         ranked._batch_id,
         ranked._ingested_at
     from ranked

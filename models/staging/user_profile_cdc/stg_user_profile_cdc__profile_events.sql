@@ -20,6 +20,7 @@ renamed as (
         cast(source.dob as date) as birth_date,
         cast(source.updated_at as timestamp) as updated_at,
         cast(source._source_file as string) as _source_file,
+        cast(source._source_row as bigint) as _source_row,
         cast(source._batch_id as bigint) as _batch_id,
         cast(source._ingested_at as timestamp) as _ingested_at,
         lower(trim(cast(source.update_type as string))) as update_type,
@@ -47,7 +48,7 @@ ranked as (
                 checked._ingested_at desc,
                 checked._batch_id desc,
                 checked._source_file desc,
-                checked.update_type desc
+                checked._source_row desc
         ) as version_rank
     from checked
 
@@ -70,6 +71,7 @@ final as (
         ranked.birth_date,
         ranked.updated_at,
         ranked._source_file,
+        ranked._source_row,
         ranked._batch_id,
         ranked._ingested_at
     from ranked

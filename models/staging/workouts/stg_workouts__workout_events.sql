@@ -14,6 +14,7 @@ renamed as (
         cast(source.session_id as bigint) as session_id,
         cast(source.timestamp as timestamp) as occurred_at,
         cast(source._source_file as string) as _source_file,
+        cast(source._source_row as bigint) as _source_row,
         cast(source._batch_id as bigint) as _batch_id,
         cast(source._ingested_at as timestamp) as _ingested_at,
         lower(trim(cast(source.action as string))) as action,  -- noqa: RF04
@@ -35,7 +36,11 @@ ranked as (
         checked.*,
         row_number() over (
             partition by checked.user_id, checked.workout_id, checked.session_id, checked.action, checked.occurred_at
-            order by checked._ingested_at desc, checked._batch_id desc, checked._source_file desc
+            order by
+                checked._ingested_at desc,
+                checked._batch_id desc,
+                checked._source_file desc,
+                checked._source_row desc
         ) as version_rank
     from checked
 
@@ -51,6 +56,7 @@ final as (
         ranked.has_rescued_data,
         ranked.occurred_at,
         ranked._source_file,
+        ranked._source_row,
         ranked._batch_id,
         ranked._ingested_at
     from ranked
