@@ -150,6 +150,7 @@ class _Batch:
     started_at: datetime = field(default_factory=_now)
     sniffs: dict[str, Sniff] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)  # uri -> cause
+    columns_added: int = 0  # counts against max_new_columns_per_batch
 
     @property
     def readable(self) -> list[FileInfo]:
@@ -482,7 +483,7 @@ class Ingestor:
         source, bronze = batch.source, batch.bronze
         if not bronze.exists():
             columns = incoming_columns(self.spark, source, batch.readable, batch.sniffs)
-            schema = self._inferred_schema(source, batch.readable, self._capped([], columns, source, result))
+            schema = self._inferred_schema(source, batch.readable, self._capped([], columns, batch, result))
             bronze.create(schema)
             self.history.record(source.name, bronze.name, "inferred", schema.fieldNames(), schema, batch.batch_id)
             return bronze.schema()
@@ -505,7 +506,7 @@ class Ingestor:
                 )
         if mode == "addNewColumns":
             announced = self._announced_columns(batch)
-            new = self._capped(known, [name for name in announced if name not in known], source, result)
+            new = self._capped(known, [name for name in announced if name not in known], batch, result)
             if new:
                 bronze.add_columns({name: T.StringType() for name in new})
                 schema = bronze.schema()
@@ -521,14 +522,15 @@ class Ingestor:
             return json_head_keys([batch.sniffs[file.uri] for file in batch.readable])
         return incoming_columns(self.spark, source, batch.readable, batch.sniffs)
 
-    def _capped(self, existing: list[str], names: list[str], source: SourceConfig, result: SourceResult) -> list[str]:
-        """The names that may become columns now: addable ones (`_addable`), at most max_new_columns_per_batch of
-        them; the others stay in _rescued_data and the run says so."""
+    @staticmethod
+    def _capped(existing: list[str], names: list[str], batch: _Batch, result: SourceResult) -> list[str]:
+        """The names that may become columns now: addable ones (`_addable`), up to max_new_columns_per_batch in
+        the whole batch; the others stay in _rescued_data and the run says so."""
         addable = _addable(existing, names)
-        limit = source.max_new_columns_per_batch
-        over = addable[limit:]
-        result.capped_columns += [name for name in over if name not in result.capped_columns]
-        return addable[:limit]
+        room = max(0, batch.source.max_new_columns_per_batch - batch.columns_added)
+        result.capped_columns += [name for name in addable[room:] if name not in result.capped_columns]
+        batch.columns_added += len(addable[:room])
+        return addable[:room]
 
     def _evolve_from_rescued(self, batch: _Batch, unknown: list[str], result: SourceResult):
         """After writing: unknown keys now sit in _rescued_data. addNewColumns turns them into columns (then the
@@ -541,7 +543,7 @@ class Ingestor:
         if source.schema_evolution != "addNewColumns":
             result.rescued_columns += [key for key in unknown if key not in result.rescued_columns]
             return None
-        new = self._capped(known, unknown, source, result)
+        new = self._capped(known, unknown, batch, result)
         left = [key for key in unknown if key not in new and key not in result.capped_columns]
         result.rescued_columns += [key for key in left if key not in result.rescued_columns]
         if not new:

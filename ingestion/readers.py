@@ -179,11 +179,15 @@ def _lossy_decimal(raw: Column, typed: Column, data_type: T.DecimalType) -> Colu
     return typed.isNotNull() & (as_written.isNull() | (as_written != typed.cast(wider)))
 
 
-def _lossy_float(raw: Column, typed: Column) -> Column:
-    """A number beyond the type's range that became infinity (1e400 as double); NaN/Infinity written as such are
-    kept."""
-    literal = F.lower(F.regexp_replace(raw, r'^[\s"+-]+|[\s"]+$', "")).isin("nan", "infinity", "inf")
-    return typed.isNotNull() & _nonfinite(typed) & ~F.coalesce(literal, F.lit(False))
+def _overflowed(typed: Column, written_as_literal: Column) -> Column:
+    """A number beyond the type's range that became infinity (1e400 as double); a NaN or Infinity written as such
+    is kept."""
+    return typed.isNotNull() & _nonfinite(typed) & ~F.coalesce(written_as_literal, F.lit(False))
+
+
+def _written_nonfinite(text: Column) -> Column:
+    """The text is NaN or (+/-)Infinity, as written (not a number that overflowed)."""
+    return F.lower(F.trim(text)).rlike(r"^[+-]?(nan|inf|infinity)$")
 
 
 # --- JSON lines -------------------------------------------------------------------------------------------
@@ -208,7 +212,7 @@ def _json_lines(spark: SparkSession, files: list[FileInfo], sniffs: dict[str, Sn
                 "_source_file",
                 "_file_size",
                 "_file_modified_at",
-                (F.col("_line_index") + 1).alias("_source_row"),
+                (F.col("_line_index") + 1).cast("bigint").alias("_source_row"),
             )
         )
     lines = _union(frames)
@@ -264,7 +268,9 @@ def read_json(spark: SparkSession, files: list[FileInfo], schema: T.StructType, 
     raw = {name: F.col("_map").getItem(name) for name in known}
     typed = {name: F.col(f"_parsed.`{name}`") for name in known}
     lost = {name: F.coalesce(condition, F.lit(False)) for name, condition in lost_decimal.items()}
-    lost |= {name: F.coalesce(_lossy_float(raw[name], typed[name]), F.lit(False)) for name in floats}
+    # JSON parsers turn 1e400 into Infinity before any text is kept: look at how the line writes the value.
+    literal = {name: F.col("_line").rlike(rf'(?i)"{name}"\s*:\s*[+-]?(nan|inf|infinity)\b') for name in floats}
+    lost |= {name: F.coalesce(_overflowed(typed[name], literal[name]), F.lit(False)) for name in floats}
     # A known field is rescued when the record has a value for it but the typed parse produced NULL, or a loss.
     blamed_known = [
         F.when((typed[name].isNull() & raw[name].isNotNull()) | lost.get(name, F.lit(False)), F.lit(name))
@@ -352,7 +358,7 @@ def _cast_from_text(text: Column, data_type: T.DataType) -> tuple[Column, Column
     if isinstance(data_type, T.DecimalType):
         return typed, _lossy_decimal(text, typed, data_type)
     if isinstance(data_type, T.DoubleType | T.FloatType):
-        return typed, _lossy_float(text, typed)
+        return typed, _overflowed(typed, _written_nonfinite(text))
     return typed, F.lit(False)
 
 
