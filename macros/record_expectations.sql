@@ -4,8 +4,8 @@
         It runs before the model's own statement, so it sees exactly the rows the model is about to check (the same
         compiled SQL, the same is_incremental() slice), and:
           1. records rows checked and rows failing per rule in expectation_results (invocation_id, timestamps);
-          2. merges the rows failing a `drop` rule into expectation_quarantine, keyed by (model, rule, row hash),
-             so checking the same rows again (lookbacks, rebuilds) never duplicates them;
+          2. merges the rows failing `drop` rules into expectation_quarantine in one statement, keyed by (model,
+             rule, row hash), so checking the same rows again (rebuilds, full refreshes) never duplicates them;
           3. raises if a `fail` rule has failing rows: the model is then not built and its children are skipped.
         The model itself drops the rows (expectations_filter); `warn` rows are only counted.
     -#}
@@ -28,8 +28,11 @@
     {%- set relations = expectation_relations() -%}
     {%- set run_started = dbt.string_literal(run_started_at.strftime('%Y-%m-%d %H:%M:%S.%f')) -%}
 
+    {% call statement('expectation_candidates_dropped') %}
+        drop view if exists {{ candidates }}
+    {% endcall %}
     {% call statement('expectation_candidates') %}
-        create or replace temporary view {{ candidates }} as
+        {{ expectation_candidates_sql(candidates) }}
         {{ compiled[:marker.start()] }}
             select * from {{ checked_cte }}
         )
@@ -71,22 +74,40 @@
         {%- endfor %}
     {% endcall %}
 
-    {%- for check in checked if check.outcome == 'dropped' %}
-        {% call statement('expectation_quarantine_' ~ check.rule.name) %}
+    {#- One merge for every `drop` rule with failing rows: each failing row once per rule it fails. -#}
+    {%- set dropped = checked | selectattr('outcome', 'equalto', 'dropped') | list -%}
+    {%- if dropped %}
+        {% call statement('expectation_quarantine') %}
             merge into {{ relations.quarantine }} as quarantine
             using (
                 select distinct
                     {{ dbt.string_literal(model.name) }} as model_name,
-                    {{ dbt.string_literal(check.rule.name) }} as rule_name,
-                    {{ dbt.string_literal(dbt.escape_single_quotes(check.rule.expect | string)) }} as expectation,
+                    failing.rule_name,
+                    case failing.rule_name
+                        {%- for check in dropped %}
+                        when {{ dbt.string_literal(check.rule.name) }}
+                            then {{ dbt.string_literal(dbt.escape_single_quotes(check.rule.expect | string)) }}
+                        {%- endfor %}
+                    end as expectation,
                     sha2(failing.record, 256) as record_hash,
                     failing.record,
                     {{ dbt.string_literal(invocation_id) }} as invocation_id,
                     cast({{ run_started }} as timestamp) as quarantined_at
                 from (
-                    select to_json(struct(*)) as record
+                    select
+                        to_json(struct(*)) as record,
+                        explode(filter(array(
+                            {%- for check in dropped %}
+                            case when not coalesce({{ check.rule.expect }}, false)
+                                then {{ dbt.string_literal(check.rule.name) }} end{{ ',' if not loop.last }}
+                            {%- endfor %}
+                        ), rule -> rule is not null)) as rule_name
                     from {{ candidates }}
-                    where not coalesce({{ check.rule.expect }}, false)
+                    where not (
+                        {%- for check in dropped %}
+                        coalesce({{ check.rule.expect }}, false){{ ' and' if not loop.last }}
+                        {%- endfor %}
+                    )
                 ) as failing
             ) as failed
                 {#- The model_name literal keeps concurrent merges of different models apart (partition pruning). #}
@@ -96,7 +117,7 @@
                 and quarantine.record_hash = failed.record_hash
             when not matched then insert *
         {% endcall %}
-    {%- endfor %}
+    {%- endif %}
 
     {%- set failures = [] -%}
     {%- for check in checked if check.outcome == 'failed' -%}

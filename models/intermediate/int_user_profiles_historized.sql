@@ -10,9 +10,9 @@
     SCD2 from the CDC events, in business time (updated_at), whatever order they arrive in. Every non-delete event
     is a version valid from its updated_at until the user's next event (a change or a delete); at one instant a
     change sorts before a delete. A version's key (user_id, valid_from) never goes away once it exists, so an
-    incremental run only needs to recompute the whole history of the users that have new events (ingested since
-    the table's latest _ingested_at minus var('lookback_days')) and merge it: an event arriving late, or several
-    in one batch, reshapes that user's history exactly as a full refresh would.
+    incremental run only needs to recompute the whole history of the users that have events in ingestion batches
+    newer than any the table holds (batch_watermark) and merge it: an event arriving late, or several in one
+    batch, reshapes that user's history exactly as a full refresh would.
 -#}
 
 with
@@ -28,7 +28,7 @@ changed_users as (
     select distinct events.user_id
     from events
     {% if is_incremental() %}
-        where events._ingested_at >= {{ incremental_lookback('_ingested_at') }}
+        where events._batch_id > {{ batch_watermark() }}
     {% endif %}
 
 ),

@@ -3,15 +3,24 @@
         materialized='incremental',
         incremental_strategy='merge',
         unique_key=['device_id', 'measured_at'],
+        merge_window_column='measured_at',
     )
 }}
 
 {#-
-    Incremental: the largest source. Each run re-reads every bronze row ingested since the table's latest
-    _ingested_at minus var('lookback_days') (ingestion time, not event time, so a reading delivered days late is
-    still picked up), and merges on (device_id, measured_at). Expectations run before deduplication, so a dropped
-    re-send never replaces a valid reading and the incremental result equals a full refresh.
+    Incremental: the largest source. Each build reads only the bronze rows of ingestion batches newer than any the
+    table holds (batch_watermark: ingestion order, not event time, so a reading delivered days late is picked up)
+    and merges them on (device_id, measured_at); the merge and the unchanged-row check touch only the table's rows
+    from the new readings' earliest time on (merge_window_column, incremental_window_start). Expectations run
+    before deduplication, so a dropped re-send never replaces a valid reading; the result equals a full refresh.
 -#}
+
+{%- if is_incremental() -%}
+    {%- set watermark = batch_watermark() -%}
+    {%- set window_start = incremental_window_start(
+        source('heart_rate', 'heart_rate'), 'cast(time as timestamp)', '_batch_id > ' ~ watermark
+    ) -%}
+{%- endif %}
 
 with
 
@@ -19,7 +28,7 @@ source as (
 
     select * from {{ source('heart_rate', 'heart_rate') }}
     {% if is_incremental() %}
-        where _ingested_at >= {{ incremental_lookback('_ingested_at') }}
+        where _batch_id > {{ watermark }}
     {% endif %}
 
 ),
@@ -82,7 +91,7 @@ final as (
 )
 
 {% if is_incremental() %}
-    {{ exclude_unchanged('final') }}
+    {{ exclude_unchanged('final', 'measured_at >= ' ~ window_start) }}
 {% else %}
     select * from final
 {% endif %}
