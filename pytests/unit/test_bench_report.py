@@ -23,9 +23,14 @@ def test_report_has_every_figure_and_says_whether_goals_are_met(monkeypatch):
         "ingest_plain": bench.Figure("ingestion: plain", [10.0, 10.0, 10.0], peak_mb=[800.0]),
         "dbt_full": bench.Figure("dbt build --full-refresh", [100.0], peak_mb=[1000.0]),
         "dbt_noop": bench.Figure("dbt build, nothing new", [60.0], peak_mb=[1000.0]),
-        "dbt_incremental": bench.Figure("dbt build after +1 day", [70.0], peak_mb=[1000.0]),
+        "dbt_incremental": bench.Figure("dbt build after one more hourly batch", [70.0], peak_mb=[1000.0]),
+        "dbt_noop_after": bench.Figure("dbt build, nothing new (after the batch)", [4.0], peak_mb=[1000.0]),
         "dbt_parse": bench.Figure("dbt parse", [3.0]),
+        "ingest_batch": bench.Figure("ingestion of the hourly batch", [2.0], peak_mb=[1000.0]),
         "dbt_ratio": bench.Figure("ratio", [0.7], "x"),
+        "noop_ratio": bench.Figure("ratio", [0.04], "x"),
+        "batch_bytes": bench.Figure("batch", [0.1 * bench.MB], "B"),
+        "file_counts": {"dev_silver.t": 3},
     }
     text = bench.report(
         "small",
@@ -37,7 +42,9 @@ def test_report_has_every_figure_and_says_whether_goals_are_met(monkeypatch):
     )
     assert "### Scale `small` (10 MB landed, 1,000 records)" in text
     assert "| ingestion: ours | 12.0 s [11.0-13.0] | 0.8 MB/s, 83 rows/s | 900 MB |" in text
-    assert "**+20%** (goal ≤ +10%: missed)" in text
-    assert "**70%** (goal ≤ 10%: missed)" in text
+    assert "**1.20x** (goal ≤ 1.5x: met)" in text
+    assert "(1.0% of the data landed) / full refresh: **70%** (goal ≤ 10%: missed)" in text
+    assert "Build with nothing new / full refresh: **4%** (goal ≤ 5%: met)" in text
     assert "- `silver.t`: 1 / 2" in text
-    assert "Slowest nodes of the +1 day build: `b` 2.0 s, `a` 1.0 s" in text
+    assert "Slowest nodes of the incremental build: `b` 2.0 s, `a` 1.0 s" in text
+    assert "Delta data files per table after the incremental build: `dev_silver.t` 3" in text
