@@ -141,7 +141,8 @@ def _dbt(args: list[str]):
 
     result = run_dbt(args)
     if not result.success:
-        raise SystemExit(f"dbt {' '.join(args)} failed: {result.exception or result.result}")
+        failed = [r.node.name for r in (result.result or []) if str(r.status) in ("error", "fail")]
+        raise SystemExit(f"dbt {' '.join(args)} failed: {result.exception or ', '.join(failed)}")
     return result
 
 

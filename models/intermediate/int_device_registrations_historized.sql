@@ -1,3 +1,5 @@
+{{ config(materialized='table') }}
+
 {#-
     SCD2 of device registrations from every version of the registry's full extract (gaps and islands):
       - a user's rows in consecutive extracts with the same device_id and mac_address are one version; a change,
@@ -8,7 +10,8 @@
         deleted registration, which a full extract carries no time for, the deleting extract's time (or the next
         re-registration's start, if earlier).
     Intervals are half-open [valid_from, valid_to); valid_to NULL is the current registration. The result depends
-    only on the extracts in bronze, not on when builds ran.
+    only on the extracts in bronze, not on when builds ran. A table (several models read it), rebuilt in full:
+    it grows with the number of extracts times members, not with readings.
 -#}
 
 with
@@ -19,13 +22,25 @@ registrations as (
 
 ),
 
+extract_batches as (
+
+    select
+        registrations.extracted_at,
+        max(registrations._batch_id) as batch_id
+    from registrations
+    group by registrations.extracted_at
+
+),
+
 extracts as (
 
     select
-        distinct_extracts.extracted_at,
-        lag(distinct_extracts.extracted_at) over (order by distinct_extracts.extracted_at) as previous_extract_at,
-        lead(distinct_extracts.extracted_at) over (order by distinct_extracts.extracted_at) as next_extract_at
-    from (select distinct registrations.extracted_at from registrations) as distinct_extracts
+        extract_batches.extracted_at,
+        extract_batches.batch_id,
+        lag(extract_batches.extracted_at) over (order by extract_batches.extracted_at) as previous_extract_at,
+        lead(extract_batches.extracted_at) over (order by extract_batches.extracted_at) as next_extract_at,
+        lead(extract_batches.batch_id) over (order by extract_batches.extracted_at) as next_batch_id
+    from extract_batches
 
 ),
 
@@ -38,12 +53,22 @@ user_extracts as (
         registrations.registered_at,
         registrations.updated_at,
         registrations.extracted_at,
+        extracts.batch_id,
         extracts.previous_extract_at,
         extracts.next_extract_at,
-        lag(registrations.extracted_at) over (partition by registrations.user_id order by registrations.extracted_at) as user_previous_extract_at,
-        lead(registrations.extracted_at) over (partition by registrations.user_id order by registrations.extracted_at) as user_next_extract_at,
-        lag(registrations.device_id) over (partition by registrations.user_id order by registrations.extracted_at) as previous_device_id,
-        lag(registrations.mac_address) over (partition by registrations.user_id order by registrations.extracted_at) as previous_mac_address
+        extracts.next_batch_id,
+        lag(registrations.extracted_at) over (
+            partition by registrations.user_id order by registrations.extracted_at
+        ) as user_previous_extract_at,
+        lead(registrations.extracted_at) over (
+            partition by registrations.user_id order by registrations.extracted_at
+        ) as user_next_extract_at,
+        lag(registrations.device_id) over (
+            partition by registrations.user_id order by registrations.extracted_at
+        ) as previous_device_id,
+        lag(registrations.mac_address) over (
+            partition by registrations.user_id order by registrations.extracted_at
+        ) as previous_mac_address
     from registrations
     inner join extracts
         on registrations.extracted_at = extracts.extracted_at
@@ -88,6 +113,7 @@ versions as (
         min_by(numbered.registered_at, numbered.extracted_at) as registered_at,
         min_by(numbered.updated_at, numbered.extracted_at) as updated_at,
         min(numbered.extracted_at) as observed_from,
+        min_by(numbered.batch_id, numbered.extracted_at) as first_batch_id,
         {#- Deleted: the user is missing from the extract after the version's last one. -#}
         max_by(
             case
@@ -97,7 +123,16 @@ versions as (
                     then numbered.next_extract_at
             end,
             numbered.extracted_at
-        ) as deleted_at
+        ) as deleted_at,
+        max_by(
+            case
+                when
+                    numbered.next_extract_at is not null
+                    and not (numbered.user_next_extract_at <=> numbered.next_extract_at)
+                    then numbered.next_batch_id
+            end,
+            numbered.extracted_at
+        ) as deleted_batch_id
     from numbered
     group by numbered.user_id, numbered.version_number
 
@@ -132,7 +167,11 @@ historized as (
 
     select
         sequenced.*,
+        md5(concat(cast(sequenced.user_id as string), '|', cast(sequenced.observed_from as string)))
+            as registration_version_id,
         coalesce(sequenced.deleted_at, sequenced.next_observed_from) as observed_to,
+        sequenced.deleted_at is null and sequenced.next_observed_from is null as is_current,
+        coalesce(sequenced.deleted_batch_id, sequenced.first_batch_id) as _batch_id,
         case
             when sequenced.deleted_at is null then sequenced.next_effective_at
             else
@@ -148,18 +187,18 @@ historized as (
 final as (
 
     select
-        md5(concat(cast(historized.user_id as string), '|', cast(historized.observed_from as string)))
-            as registration_version_id,
+        historized.registration_version_id,
         historized.user_id,
         historized.device_id,
         historized.mac_address,
-        historized.deleted_at is null and historized.next_observed_from is null as is_current,
+        historized.is_current,
         historized.registered_at,
         historized.updated_at,
         historized.effective_at as valid_from,
         historized.effective_to as valid_to,
         historized.observed_from,
-        historized.observed_to
+        historized.observed_to,
+        historized._batch_id
     from historized
 
 )

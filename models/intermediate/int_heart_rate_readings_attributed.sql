@@ -26,6 +26,7 @@ owners as (
         registrations.user_id,
         readings.heart_rate_bpm,
         readings.measured_at,
+        readings._batch_id,
         row_number() over (
             partition by readings.device_id, readings.measured_at
             order by registrations.valid_from desc, registrations.user_id desc
@@ -45,7 +46,8 @@ final as (
         owners.device_id,
         owners.user_id,
         owners.heart_rate_bpm,
-        owners.measured_at
+        owners.measured_at,
+        owners._batch_id
     from owners
     where owners.owner_rank = 1
 

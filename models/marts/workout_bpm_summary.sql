@@ -1,8 +1,31 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='merge',
+        unique_key=['user_id', 'workout_id', 'session_id'],
+    )
+}}
+
 {#-
-    Rebuilt in full on every run (table): a completed session can appear late (its stop in a later batch) and a
-    late reading can change any session's statistics, so a rebuild is the simplest way to equal a full refresh;
-    it reads the deduplicated readings once, joined on the session's user and time window.
+    Incremental: a build recomputes only the completed sessions that something new can change, and merges them:
+      - sessions whose events arrived in newer batches (a new session, a late stop);
+      - sessions holding a reading of a newer batch (a late or re-sent reading);
+      - sessions of users with a newer profile version, or whose devices' registrations changed (a device
+        handed over moves readings between owners).
+    Each kept row remembers the newest batch of each input it was computed from (the _*_batch_id columns);
+    their maxima are the watermarks. The readings are read from the earliest start among the touched sessions
+    on, so a build costs what its new data touches, not all history.
 -#}
+
+-- depends_on: {{ ref('stg_heart_rate__readings') }} (where the new readings' time window is looked up)
+{%- if is_incremental() -%}
+    {%- set marks = incremental_marks(
+        ['_sessions_batch_id', '_readings_batch_id', '_profiles_batch_id', '_registrations_batch_id']
+    ) -%}
+    {%- set new_readings_from = incremental_window_start(
+        ref('stg_heart_rate__readings'), 'measured_at', '_batch_id > ' ~ marks._readings_batch_id
+    ) -%}
+{%- endif %}
 
 with
 
@@ -24,6 +47,12 @@ profiles as (
 
 ),
 
+registrations as (
+
+    select * from {{ ref('int_device_registrations_historized') }}
+
+),
+
 completed_sessions as (
 
     select
@@ -31,36 +60,160 @@ completed_sessions as (
         sessions.workout_id,
         sessions.session_id,
         sessions.started_at,
-        sessions.ended_at
+        sessions.ended_at,
+        sessions._batch_id
     from sessions
     where sessions.is_completed
 
 ),
 
+user_batches as (
+
+    select
+        profiles.user_id,
+        max(profiles._batch_id) as profiles_batch_id,
+        cast(null as bigint) as registrations_batch_id
+    from profiles
+    group by profiles.user_id
+
+    union all
+
+    select
+        registrations.user_id,
+        cast(null as bigint) as profiles_batch_id,
+        max(registrations._batch_id) as registrations_batch_id
+    from registrations
+    group by registrations.user_id
+
+),
+
+user_marks as (
+
+    select
+        user_batches.user_id,
+        coalesce(max(user_batches.profiles_batch_id), -1) as profiles_batch_id,
+        coalesce(max(user_batches.registrations_batch_id), -1) as registrations_batch_id
+    from user_batches
+    group by user_batches.user_id
+
+),
+
+{% if is_incremental() %}
+    new_readings as (
+
+        select
+            readings.user_id,
+            readings.measured_at
+        from readings
+        where
+            readings.measured_at >= {{ new_readings_from }}
+            and readings._batch_id > {{ marks._readings_batch_id }}
+
+    ),
+
+    changed_devices as (
+
+        select distinct registrations.device_id
+        from registrations
+        where registrations._batch_id > {{ marks._registrations_batch_id }}
+
+    ),
+
+    changed_users as (
+
+        select profiles.user_id
+        from profiles
+        where profiles._batch_id > {{ marks._profiles_batch_id }}
+
+        union
+
+        select registrations.user_id
+        from registrations
+        inner join changed_devices
+            on registrations.device_id = changed_devices.device_id
+
+    ),
+
+    touched_sessions as (
+
+        select completed_sessions.*
+        from completed_sessions
+        where completed_sessions._batch_id > {{ marks._sessions_batch_id }}
+
+        union
+
+        select completed_sessions.*
+        from completed_sessions
+        left semi join new_readings
+            on
+                completed_sessions.user_id = new_readings.user_id
+                and completed_sessions.started_at <= new_readings.measured_at
+                and completed_sessions.ended_at >= new_readings.measured_at
+
+        union
+
+        select completed_sessions.*
+        from completed_sessions
+        left semi join changed_users
+            on completed_sessions.user_id = changed_users.user_id
+
+    ),
+
+    session_readings_from as (
+
+        select coalesce(min(touched_sessions.started_at), timestamp'9999-12-31 00:00:00') as started_at
+        from touched_sessions
+
+    ),
+
+    touched_readings as (
+
+        select readings.*
+        from readings
+        where readings.measured_at >= (select session_readings_from.started_at from session_readings_from)
+
+    ),
+{% else %}
+    touched_sessions as (
+
+        select * from completed_sessions
+
+    ),
+
+    touched_readings as (
+
+        select * from readings
+
+    ),
+{% endif %}
+
 session_readings as (
 
     select
-        completed_sessions.user_id,
-        completed_sessions.workout_id,
-        completed_sessions.session_id,
-        completed_sessions.started_at,
-        completed_sessions.ended_at,
-        count(readings.heart_rate_bpm) as num_readings,
-        min(readings.heart_rate_bpm) as min_bpm,
-        max(readings.heart_rate_bpm) as max_bpm,
-        avg(readings.heart_rate_bpm) as avg_bpm
-    from completed_sessions
-    left join readings
+        touched_sessions.user_id,
+        touched_sessions.workout_id,
+        touched_sessions.session_id,
+        touched_sessions.started_at,
+        touched_sessions.ended_at,
+        touched_sessions._batch_id as sessions_batch_id,
+        count(touched_readings.heart_rate_bpm) as num_readings,
+        min(touched_readings.heart_rate_bpm) as min_bpm,
+        max(touched_readings.heart_rate_bpm) as max_bpm,
+        avg(touched_readings.heart_rate_bpm) as avg_bpm,
+        coalesce(max(touched_readings._batch_id), -1) as readings_batch_id
+    from touched_sessions
+    left join touched_readings
         on
-            completed_sessions.user_id = readings.user_id
-            and completed_sessions.started_at <= readings.measured_at
-            and completed_sessions.ended_at >= readings.measured_at
+            touched_sessions.user_id = touched_readings.user_id
+            and touched_sessions.started_at <= touched_readings.measured_at
+            and touched_sessions.ended_at >= touched_readings.measured_at
     group by
-        completed_sessions.user_id,
-        completed_sessions.workout_id,
-        completed_sessions.session_id,
-        completed_sessions.started_at,
-        completed_sessions.ended_at
+        touched_sessions.user_id,
+        touched_sessions.workout_id,
+        touched_sessions.session_id,
+        touched_sessions.started_at,
+        touched_sessions.ended_at,
+        touched_sessions._batch_id
 
 ),
 
@@ -71,8 +224,12 @@ with_profiles as (
         profiles.sex,
         profiles.city,
         profiles.state,
-        profiles.birth_date
+        profiles.birth_date,
+        coalesce(user_marks.profiles_batch_id, -1) as profiles_batch_id,
+        coalesce(user_marks.registrations_batch_id, -1) as registrations_batch_id
     from session_readings
+    left join user_marks
+        on session_readings.user_id = user_marks.user_id
     left join profiles
         on
             session_readings.user_id = profiles.user_id
@@ -111,9 +268,17 @@ final as (
         with_profiles.max_bpm,
         cast(round(with_profiles.avg_bpm, 2) as decimal(6, 2)) as avg_bpm,
         with_profiles.started_at,
-        with_profiles.ended_at
+        with_profiles.ended_at,
+        with_profiles.sessions_batch_id as _sessions_batch_id,
+        with_profiles.readings_batch_id as _readings_batch_id,
+        with_profiles.profiles_batch_id as _profiles_batch_id,
+        with_profiles.registrations_batch_id as _registrations_batch_id
     from with_profiles
 
 )
 
-select * from final
+{% if is_incremental() %}
+    {{ exclude_unchanged('final') }}
+{% else %}
+    select * from final
+{% endif %}

@@ -21,7 +21,6 @@ from ingestion.tables import TRANSFER_LOG
 from runtime.dbt import run_dbt
 from runtime.project import load_config
 
-PIPELINE_DAYS = 3
 PIPELINE_SCALE = 0.5
 S3_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
 
@@ -160,8 +159,9 @@ def lake(spark, tmp_path, unique) -> Lake:
 
 @pytest.fixture(scope="session")
 def pipeline(spark, tmp_path_factory):
-    """The reference pipeline: PIPELINE_DAYS generated days, each landed, ingested and built in turn (as a scheduler
-    would). Shared by every test that needs built silver and gold tables."""
+    """The reference pipeline, landed, ingested and built batch after batch as a scheduler would: day 0 whole, day 1
+    in four batches (late data crossing them), once two ingestions before one build. Shared by every test that
+    needs built silver and gold tables."""
     landing = tmp_path_factory.mktemp("fitness-landing")
     config = load_config()
     config = type(config)(
@@ -172,11 +172,26 @@ def pipeline(spark, tmp_path_factory):
         },
     )
     manifests = []
-    for day in range(PIPELINE_DAYS):
-        manifests += generate(local_writer(landing), days=range(day, day + 1), scale=PIPELINE_SCALE).days
+
+    def land(day: int, **batching) -> None:
+        manifests.extend(
+            generate(local_writer(landing), days=range(day, day + 1), scale=PIPELINE_SCALE, **batching).batches
+        )
         ingestor = Ingestor(spark, config, bronze_schema="test_bronze")
-        results = [ingestor.run(source) for source in config.sources.values()]
+        results = ingestor.run_all(list(config.sources.values()))
         assert all(result.ok for result in results), [r.error or r.files for r in results if not r.ok]
-        build = run_dbt(["build"])
-        assert build.success, f"dbt build failed after day {day}"
+
+    def build(after: str) -> None:
+        assert run_dbt(["build"]).success, f"dbt build failed after {after}"
+
+    land(0)  # a whole day
+    build("day 0")
+    quarters = {"batches_per_day": 4}  # day 1 in four batches of six hours; late data crosses them
+    land(1, **quarters, batches=range(0, 1))
+    build("day 1, batch 0")
+    land(1, **quarters, batches=range(1, 2))
+    land(1, **quarters, batches=range(2, 3))  # two ingestions, then one build: the same history as a build after each
+    build("day 1, batches 1-2")
+    land(1, **quarters, batches=range(3, 4))
+    build("day 1, batch 3")
     return manifests
