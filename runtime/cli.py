@@ -184,6 +184,12 @@ def cmd_setup(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_build(args: argparse.Namespace) -> int:
+    from runtime.dbt import build_changed
+
+    return 0 if build_changed(args.dbt_args, _settings()).success else 1
+
+
 def cmd_dbt(args: argparse.Namespace) -> int:
     from runtime.dbt import run_dbt
 
@@ -241,7 +247,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     registry is a full extract rewritten in place, so each version must be ingested before the next one lands);
     each later run lands the next day. Then one dbt build."""
     from ingestion.ingest import Ingestor
-    from runtime.dbt import run_dbt
+    from runtime.dbt import build_changed
     from runtime.landing import generated_days
     from runtime.project import load_config
     from runtime.report import layer_summary
@@ -260,7 +266,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         ingested_ok &= _report(_ingest(ingestor, list(config.sources.values()))) == 0
     console.print(f"[bold]ingested[/] into bronze in {time.monotonic() - started:.0f} s")
 
-    build = run_dbt(["build"])
+    build = build_changed()
     console.print(f"[bold]dbt build[/] {'[green]passed[/]' if build.success else '[red]failed[/]'}")
     layer_summary(spark, _stdout())
     console.print(f"demo finished in {time.monotonic() - started:.0f} s")
@@ -278,6 +284,12 @@ def build_parser() -> argparse.ArgumentParser:
     dbt = sub.add_parser("dbt", help="run dbt on the project's Spark session, e.g. `lakehouse dbt build`")
     dbt.add_argument("dbt_args", nargs=argparse.REMAINDER)
     dbt.set_defaults(func=cmd_dbt)
+
+    build = sub.add_parser(
+        "build", help="dbt build of what new data or changed code affects (everything the first time); dbt args pass"
+    )
+    build.add_argument("dbt_args", nargs=argparse.REMAINDER)
+    build.set_defaults(func=cmd_build)
 
     lint = sub.add_parser("lint", help="sqlfluff lint of the dbt SQL (dbt templater, sparksql dialect)")
     lint.add_argument("sqlfluff_args", nargs=argparse.REMAINDER)

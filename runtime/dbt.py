@@ -8,9 +8,11 @@ databricks target no Spark starts; the required environment variables are checke
 from __future__ import annotations
 
 import os
+import shutil
+from pathlib import Path
 
 from runtime.errors import SetupError
-from runtime.project import PROJECT_ROOT
+from runtime.project import PROJECT_ROOT, environment, state_dir
 from runtime.spark import SparkSettings, get_spark
 
 DATABRICKS_ENV = ("DATABRICKS_HOST", "DATABRICKS_HTTP_PATH", "DBT_ENV_SECRET_DATABRICKS_TOKEN")
@@ -49,3 +51,28 @@ def run_dbt(args: list[str], spark_settings: SparkSettings | None = None):
         if missing:
             raise SetupError(f"the databricks target needs these environment variables: {', '.join(missing)}")
     return dbtRunner().invoke(args)
+
+
+def build_changed(args: list[str] | None = None, spark_settings: SparkSettings | None = None):
+    """`dbt build` of what new data or changed code can affect, not of everything: the nodes downstream of
+    sources loaded since the last successful build (dbt's `source_status:fresher+`, from `dbt source freshness`
+    on each source's `_ingested_at`) and of nodes changed since then (`state:modified+`). The first build, a
+    `--full-refresh`, or one after a `--select` builds what dbt would. The artifacts of the last successful build
+    are kept in <LAKEHOUSE_HOME>/dbt-state/<env>; a failed build leaves them as they were, so its work is redone.
+    Returns dbt's result of the build.
+    """
+    args = list(args or [])
+    state = state_dir() / "dbt-state" / environment()
+    target = Path(os.environ.get("DBT_TARGET_PATH") or PROJECT_ROOT / "target")
+    partial = any(arg in ("--select", "-s", "--exclude", "--selector") for arg in args)
+    # Freshness first: data landing during the build is newer than what this build saw, so the next one takes it.
+    freshness = run_dbt(["source", "freshness"], spark_settings).exception is None
+    known = freshness and (state / "sources.json").exists() and (state / "manifest.json").exists()
+    if known and not partial and "--full-refresh" not in args:
+        args = ["--select", "source_status:fresher+ state:modified+", "--state", str(state), *args]
+    result = run_dbt(["build", *args], spark_settings)
+    if result.success and freshness and not partial:
+        state.mkdir(parents=True, exist_ok=True)
+        for artifact in ("sources.json", "manifest.json"):
+            shutil.copy2(target / artifact, state / artifact)
+    return result

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from pyspark.sql import functions as F
 
-from runtime.dbt import run_dbt
+from runtime.dbt import build_changed, run_dbt
 
 pytestmark = pytest.mark.integration
 AUDIT_LOGS = {"expectation_results"}  # append-only by design: one row per rule per build
@@ -33,12 +33,19 @@ def _fingerprints(spark) -> dict[str, tuple[int, int]]:
     return prints
 
 
+def _executed(result) -> list[str]:
+    """Models, seeds and tests a dbt invocation ran."""
+    return [r.node.name for r in result.result if r.node.resource_type in ("model", "seed", "test", "unit_test")]
+
+
 def test_idempotent_then_full_refresh_equals_incremental(spark, pipeline):
     incremental = _fingerprints(spark)
     assert incremental and all(rows > 0 for rows, _ in incremental.values()), incremental
     versions = {t: spark.sql(f"describe history {t} limit 1").first().version for t in incremental}
 
-    assert run_dbt(["build"]).success  # nothing new
+    changed_only = build_changed()  # nothing new: no source is fresher, no code changed, so nothing is selected
+    assert changed_only.success and _executed(changed_only) == []
+    assert run_dbt(["build"]).success  # everything selected, nothing new: incremental models merge nothing
     assert _fingerprints(spark) == incremental
     for table, version in versions.items():
         latest = spark.sql(f"describe history {table} limit 1").first()
@@ -50,7 +57,7 @@ def test_idempotent_then_full_refresh_equals_incremental(spark, pipeline):
             )
             assert changed == 0, f"{table} changed {changed} rows with nothing new"
 
-    assert run_dbt(["build", "--full-refresh"]).success  # snapshots are kept, as dbt does
+    assert run_dbt(["build", "--full-refresh"]).success
     refreshed = _fingerprints(spark)
     assert refreshed == incremental, {
         t: (incremental[t], refreshed.get(t)) for t in incremental if incremental[t] != refreshed.get(t)
