@@ -24,7 +24,8 @@ def test_report_has_every_figure_and_says_whether_goals_are_met(monkeypatch):
         "dbt_full": bench.Figure("dbt build --full-refresh", [100.0], peak_mb=[1000.0]),
         "dbt_noop": bench.Figure("dbt build, nothing new", [60.0], peak_mb=[1000.0]),
         "dbt_incremental": bench.Figure("dbt build after one more hourly batch", [70.0], peak_mb=[1000.0]),
-        "dbt_noop_after": bench.Figure("dbt build, nothing new (after the batch)", [4.0], peak_mb=[1000.0]),
+        "dbt_noop_all": bench.Figure("dbt build of everything, nothing new", [30.0], peak_mb=[1000.0]),
+        "dbt_incremental_all": bench.Figure("dbt build of everything after the batch", [50.0], peak_mb=[1000.0]),
         "dbt_parse": bench.Figure("dbt parse", [3.0]),
         "ingest_batch": bench.Figure("ingestion of the hourly batch", [2.0], peak_mb=[1000.0]),
         "dbt_ratio": bench.Figure("ratio", [0.7], "x"),
@@ -44,6 +45,7 @@ def test_report_has_every_figure_and_says_whether_goals_are_met(monkeypatch):
     assert "| ingestion: ours | 12.0 s [11.0-13.0] | 0.8 MB/s, 83 rows/s | 900 MB |" in text
     assert "**1.20x** (goal ≤ 1.5x: met)" in text
     assert "(1.0% of the data landed) / full refresh: **70%** (goal ≤ 10%: missed)" in text
+    assert "| dbt build of everything after the batch | 50.0 s [50.0-50.0] | | 1,000 MB |" in text
     assert "Build with nothing new / full refresh: **4%** (goal ≤ 5%: met)" in text
     assert "- `silver.t`: 1 / 2" in text
     assert "Slowest nodes of the incremental build: `b` 2.0 s, `a` 1.0 s" in text
