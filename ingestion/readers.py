@@ -35,6 +35,7 @@ UNKNOWN_KEYS = "_unknown_keys"
 BOM = "\ufeff"
 REPLACEMENT_CHARACTER = "\ufffd"  # what invalid UTF-8 decodes to in the CSV reader
 HEAD_LINES = 200
+MAX_DRIFT_FIELDS = 100  # unknown keys parsed with the schema (the rest of a very wide record goes through a map)
 MAX_DECODED_BYTES = 256 * 1024 * 1024  # UTF-16 files are decoded whole, in one row: keep that bounded
 LINEAGE = ["_rescued_data", "_corrupt_record", "_source_file", "_file_size", "_file_modified_at", "_source_row"]
 
@@ -220,14 +221,27 @@ def _json_lines(spark: SparkSession, files: list[FileInfo], sniffs: dict[str, Sn
 
 
 def read_json(spark: SparkSession, files: list[FileInfo], schema: T.StructType, sniffs: dict[str, Sniff]) -> DataFrame:
-    """JSON lines. Each line is parsed once against the schema and once for its top-level keys; only lines with
+    """JSON lines. Each line is parsed once against the schema and once for its top-level keys. The unknown keys
+    seen at the top of the files (schema drift) are parsed in the same pass, as text; only lines with other
     unknown keys, values of the wrong type or values that lost precision are parsed a third time, as a map, to
     rescue them. Each expensive expression is computed once, in its own projection, and referenced by name."""
     known = [field.name for field in schema.fields]
     types = {field.name: field.dataType for field in schema.fields}
     decimals = [name for name, kind in types.items() if isinstance(kind, T.DecimalType)]
     floats = [name for name, kind in types.items() if isinstance(kind, T.DoubleType | T.FloatType)]
-    parse_schema = T.StructType([*schema.fields, T.StructField(CORRUPT, T.StringType())])
+    taken = {name.lower() for name in known} | {CORRUPT}
+    drift = []  # parsed as text with the schema: distinct ignoring case from the schema and from each other
+    for key in json_head_keys([sniffs[f.uri] for f in files]):
+        if key.lower() not in taken and len(drift) < MAX_DRIFT_FIELDS:
+            drift.append(key)
+            taken.add(key.lower())
+    parse_schema = T.StructType(
+        [
+            *schema.fields,
+            *[T.StructField(key, T.StringType()) for key in drift],
+            T.StructField(CORRUPT, T.StringType()),
+        ]
+    )
     # A date must be a date: the default parser would silently drop the time of "2026-01-01T23:59:59Z".
     options = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT, "dateFormat": "yyyy-MM-dd"}
     value = F.col("value")
@@ -246,23 +260,29 @@ def read_json(spark: SparkSession, files: list[FileInfo], schema: T.StructType, 
             *([F.from_json("_line", as_text).alias("_as_text")] if decimals else []),
         )
     )
-    is_corrupt = ~F.col("_valid_utf8") | F.col("_keys").isNull()
+    not_an_object = ~F.col("_valid_utf8") | F.col("_keys").isNull()
     unknown = F.array_except(F.col("_keys"), F.array(*[F.lit(name) for name in known]))
+    unparsed = F.array_except(unknown, F.array(*[F.lit(key) for key in drift])) if drift else unknown
     lost_decimal = {
         name: _lossy_decimal(F.col(f"_as_text.`{name}`"), F.col(f"_parsed.`{name}`"), types[name]) for name in decimals
     }
-    suspicious = [F.col(f"_parsed.{CORRUPT}").isNotNull(), F.size(unknown) > 0]
+    suspicious = [F.col(f"_parsed.{CORRUPT}").isNotNull(), F.size(unparsed) > 0]
     suspicious += [_nonfinite(F.col(f"_parsed.`{name}`")) for name in floats]
     suspicious += list(lost_decimal.values())
     any_suspicious = suspicious[0]
     for condition in suspicious[1:]:
         any_suspicious = any_suspicious | F.coalesce(condition, F.lit(False))
-    checked = parsed.select(
+    mapped = parsed.select(
         "*",
-        is_corrupt.alias("_is_corrupt"),
-        F.when(~is_corrupt & any_suspicious, F.from_json("_line", T.MapType(T.StringType(), T.StringType()))).alias(
+        F.when(~not_an_object & any_suspicious, F.from_json("_line", T.MapType(T.StringType(), T.StringType()))).alias(
             "_map"
         ),
+    )
+    # A line the key scan accepts but neither parser can read (a raw control character in a string) is corrupt.
+    is_corrupt = not_an_object | (F.col(f"_parsed.{CORRUPT}").isNotNull() & F.col("_map").isNull())
+    checked = mapped.select(
+        "*",
+        is_corrupt.alias("_is_corrupt"),
         F.when(~is_corrupt, unknown).alias(UNKNOWN_KEYS),
     )
     raw = {name: F.col("_map").getItem(name) for name in known}
@@ -277,16 +297,26 @@ def read_json(spark: SparkSession, files: list[FileInfo], schema: T.StructType, 
         for name in known
     ]
     blamed = F.concat(F.col(UNKNOWN_KEYS), F.array_compact(F.array(*blamed_known)))
-    rescued = checked.select("*", F.map_filter("_map", lambda k, _: F.array_contains(blamed, k)).alias("_rescued_map"))
+    # Drift keys present in the line, from the schema parse: no map parse needed for them.
+    drift_entries = F.filter(
+        F.array(*[F.struct(F.lit(key).alias("k"), F.col(f"_parsed.`{key}`").alias("v")) for key in drift]),
+        lambda entry: F.array_contains(F.col("_keys"), entry["k"]),
+    )
+    rescued_map = F.when(F.col("_map").isNotNull(), F.map_filter("_map", lambda k, _: F.array_contains(blamed, k)))
+    if drift:
+        rescued_map = rescued_map.otherwise(F.when(F.size(drift_entries) > 0, F.map_from_entries(drift_entries)))
+    rescued = checked.select("*", rescued_map.alias("_rescued_map"))
     frame = rescued.select(
         *[F.when(~F.col("_is_corrupt") & ~lost.get(name, F.lit(False)), typed[name]).alias(name) for name in known],
         F.when(
-            F.col("_map").isNotNull(),
+            ~F.col("_is_corrupt") & F.col("_map").isNotNull(),
             # A wrong type deep inside a nested value cannot be blamed on a top-level key: keep the whole record.
             F.when(F.size("_rescued_map") > 0, F.to_json("_rescued_map")).otherwise(
                 F.to_json(F.create_map(F.lit(RAW), F.col("_line")))
             ),
-        ).alias("_rescued_data"),
+        )
+        .when(~F.col("_is_corrupt") & F.col("_rescued_map").isNotNull(), F.to_json("_rescued_map"))
+        .alias("_rescued_data"),
         F.when(F.col("_is_corrupt"), F.expr("make_valid_utf8(_line)")).alias("_corrupt_record"),
         "_source_file",
         "_file_size",

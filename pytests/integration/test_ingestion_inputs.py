@@ -37,6 +37,7 @@ def test_json_corpus_reconciles_per_file(lake):
         "case.json": ('{"ID": 16, "Name": "upper", "id": 17}\n', 1, 1, 0),
         "duplicate_key.json": ('{"id": 18, "id": 19}\n', 1, 0, 0),
         "empty.json": ("", 0, 0, 0),
+        "control_character.json": ('{"id": 24, "name": "a\tb"}\n', 0, 0, 1),  # a raw tab: not valid JSON
     }
     for file, (content, *_expected) in corpus.items():
         lake.write(f"events/{file}", content)
