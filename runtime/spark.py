@@ -68,6 +68,8 @@ def spark_conf(settings: SparkSettings, jars: list[Path]) -> dict[str, str]:
         "spark.driver.extraJavaOptions": (
             f"-Dderby.system.home={state} -Dlog4j.configurationFile={LOG4J} -Dlakehouse.log.dir={log_dir(state)}"
         ),
+        # Hourly batches make small files: Delta compacts a table's small files after a write once there are many.
+        "spark.databricks.delta.autoCompact.enabled": "true",
         # Concurrent jobs (several sources ingested at once, dbt's threads) share the cores.
         "spark.scheduler.mode": "FAIR",
         "spark.scheduler.allocation.file": str(FAIR_SCHEDULER),

@@ -157,8 +157,20 @@ def lake(spark, tmp_path, unique) -> Lake:
     return Lake(spark, tmp_path, unique)
 
 
+@dataclass
+class Pipeline:
+    manifests: list  # the generator's manifest of every batch landed
+    landing: Path
+    config: object  # the sources, pointed at `landing`
+
+    def ingest(self, spark) -> list[SourceResult]:
+        results = Ingestor(spark, self.config, bronze_schema="test_bronze").run_all(list(self.config.sources.values()))
+        assert all(result.ok for result in results), [r.error or r.files for r in results if not r.ok]
+        return results
+
+
 @pytest.fixture(scope="session")
-def pipeline(spark, tmp_path_factory):
+def pipeline(spark, tmp_path_factory) -> Pipeline:
     """The reference pipeline, landed, ingested and built batch after batch as a scheduler would: day 0 whole, day 1
     in four batches (late data crossing them), once two ingestions before one build. Shared by every test that
     needs built silver and gold tables."""
@@ -171,15 +183,12 @@ def pipeline(spark, tmp_path_factory):
             for name, source in config.sources.items()
         },
     )
-    manifests = []
+    built = Pipeline([], landing, config)
 
     def land(day: int, **batching) -> None:
-        manifests.extend(
-            generate(local_writer(landing), days=range(day, day + 1), scale=PIPELINE_SCALE, **batching).batches
-        )
-        ingestor = Ingestor(spark, config, bronze_schema="test_bronze")
-        results = ingestor.run_all(list(config.sources.values()))
-        assert all(result.ok for result in results), [r.error or r.files for r in results if not r.ok]
+        written = generate(local_writer(landing), days=range(day, day + 1), scale=PIPELINE_SCALE, **batching)
+        built.manifests.extend(written.batches)
+        built.ingest(spark)
 
     def build(after: str) -> None:
         assert build_changed().success, f"dbt build failed after {after}"
@@ -194,4 +203,4 @@ def pipeline(spark, tmp_path_factory):
     build("day 1, batches 1-2")
     land(1, **quarters, batches=range(3, 4))
     build("day 1, batch 3")
-    return manifests
+    return built
