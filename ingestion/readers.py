@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import json
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -525,7 +524,3 @@ def incoming_columns(spark: SparkSession, source: SourceConfig, files: list[File
         .collect()
     )
     return [row.col for row in rows]
-
-
-def is_column_name(name: str) -> bool:
-    return bool(re.match(r"^[A-Za-z][A-Za-z0-9_]*$", name))
