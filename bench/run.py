@@ -336,15 +336,9 @@ def main(argv: list[str] | None = None) -> int:
     def generate_day(day: int) -> None:
         generate(local_writer(landing), days=range(day, day + 1), seed=42, scale=scale)
 
-    def land_batch() -> None:  # 07:00-08:00 of the last day: about 1/(24 x days) of the data
-        generate(
-            local_writer(landing),
-            days=range(days - 1, days),
-            seed=42,
-            scale=scale,
-            batches_per_day=24,
-            batches=range(7, 8),
-        )
+    def land_batch(hour: int) -> None:  # one hour of the last day: about 1/(24 x days) of the data
+        hourly = {"batches_per_day": 24, "batches": range(hour, hour + 1)}
+        generate(local_writer(landing), days=range(days - 1, days), seed=42, scale=scale, **hourly)
 
     for day in range(days - 1):
         generate_day(day)
