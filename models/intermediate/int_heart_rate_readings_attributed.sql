@@ -27,6 +27,7 @@ owners as (
         readings.heart_rate_bpm,
         readings.measured_at,
         readings._batch_id,
+        readings._built_at,
         row_number() over (
             partition by readings.device_id, readings.measured_at
             order by registrations.valid_from desc, registrations.user_id desc
@@ -47,7 +48,8 @@ final as (
         owners.user_id,
         owners.heart_rate_bpm,
         owners.measured_at,
-        owners._batch_id
+        owners._batch_id,
+        owners._built_at
     from owners
     where owners.owner_rank = 1
 

@@ -84,7 +84,8 @@ final as (
         ranked._source_file,
         ranked._source_row,
         ranked._batch_id,
-        ranked._ingested_at
+        ranked._ingested_at,
+        {{ built_at() }} as _built_at
     from ranked
     where ranked.version_rank = 1
 
