@@ -21,23 +21,30 @@ registrations as (
 
 owners as (
 
+    {#-
+        An aggregate, not a window: a filter on any reading column (a time window, the rows a build wrote) is pushed
+        through a group by on those columns down to the readings' scan, so a consumer that needs a few readings
+        does not attribute them all.
+    -#}
     select
         readings.device_id,
-        registrations.user_id,
         readings.heart_rate_bpm,
         readings.measured_at,
         readings._batch_id,
         readings._built_at,
-        row_number() over (
-            partition by readings.device_id, readings.measured_at
-            order by registrations.valid_from desc, registrations.user_id desc
-        ) as owner_rank
+        max_by(registrations.user_id, struct(registrations.valid_from, registrations.user_id)) as user_id
     from readings
     inner join registrations
         on
             readings.device_id = registrations.device_id
             and readings.measured_at >= registrations.valid_from
             and (registrations.valid_to is null or readings.measured_at < registrations.valid_to)
+    group by
+        readings.device_id,
+        readings.heart_rate_bpm,
+        readings.measured_at,
+        readings._batch_id,
+        readings._built_at
 
 ),
 
@@ -51,7 +58,6 @@ final as (
         owners._batch_id,
         owners._built_at
     from owners
-    where owners.owner_rank = 1
 
 )
 
