@@ -24,8 +24,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from urllib.parse import unquote
 
-from py4j.protocol import Py4JJavaError
-from pyspark.errors import PySparkException
 from pyspark.sql import Observation, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -135,7 +133,7 @@ def _now() -> datetime:
 
 
 def _type(name: str) -> T.DataType:
-    return T._parse_datatype_string(name)
+    return T.DataType.fromDDL(name)
 
 
 @dataclass
@@ -324,7 +322,7 @@ class Ingestor:
         while batch.readable:
             try:
                 return self._write_once(batch, schema)
-            except (Py4JJavaError, PySparkException) as exc:
+            except Exception as exc:
                 culprit = _file_named_in(exc, batch.readable)
                 log.warning("source %s, batch %s: write failed", batch.source.name, batch.batch_id, exc_info=True)
                 if culprit is None:

@@ -12,9 +12,7 @@ import json
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 
-from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -91,9 +89,9 @@ def _ddl(schema: T.StructType) -> str:
 
 @dataclass(frozen=True)
 class DeltaRef:
-    """A Delta table ingestion owns. Locally it is read and written by path (no metastore round trip on a
-    normal run: the embedded metastore costs seconds per process) and registered in the metastore once, for
-    dbt; on Databricks it is a managed table used by name."""
+    """A Delta table ingestion owns, registered in the metastore (dbt reads it by name). Where the warehouse is a
+    folder or bucket Spark writes to, it is read and written by path under the warehouse; on Databricks it is a
+    managed table used by name."""
 
     schema_name: str
     table: str
@@ -116,15 +114,13 @@ class DeltaRef:
         return f"delta.`{self.path}`" if self.path else self.name
 
     def exists(self, spark: SparkSession) -> bool:
-        if self.path:
-            return self._registered().exists() and DeltaTable.isDeltaTable(spark, self.path)
         return spark.catalog.tableExists(f"{self.schema_name}.{self.table}")
 
     def read(self, spark: SparkSession) -> DataFrame:
         return spark.read.format("delta").load(self.path) if self.path else spark.table(self.name)
 
-    def delta(self, spark: SparkSession) -> DeltaTable:
-        return DeltaTable.forPath(spark, self.path) if self.path else DeltaTable.forName(spark, self.name)
+    def history(self, spark: SparkSession, limit: int) -> DataFrame:
+        return spark.sql(f"describe history {self.sql} limit {int(limit)}")
 
     def save(self, writer) -> None:
         writer.save(self.path) if self.path else writer.saveAsTable(self.name)
@@ -136,13 +132,6 @@ class DeltaRef:
         props = ", ".join(f"'{key}' = '{value}'" for key, value in (properties or {}).items())
         tblproperties = f" tblproperties ({props})" if props else ""
         spark.sql(f"create table if not exists {self.name} ({_ddl(schema)}) using delta{location}{tblproperties}")
-        if self.path:
-            self._registered().parent.mkdir(parents=True, exist_ok=True)
-            self._registered().touch()
-
-    def _registered(self) -> Path:
-        """Marker beside the table's files: the metastore knows this table (written after registration)."""
-        return Path(self.path.removeprefix("file:")).parent / f".{self.table}.registered"
 
 
 def ensure_table(spark: SparkSession, schema_name: str, table: str, schema: T.StructType) -> DeltaRef:
@@ -341,7 +330,7 @@ class BronzeTable:
         entries of the table's history and further back as long as they are all newer than `after`."""
         found: list[BatchCommit] = []
         while True:
-            history = self.ref.delta(self.spark).history(limit).select("version", "userMetadata").collect()
+            history = self.ref.history(self.spark, limit).select("version", "userMetadata").collect()
             found = [c for c in (BatchCommit.from_json(row.userMetadata) for row in history) if c is not None]
             reached = any(c.batch_id <= after for c in found) or len(history) < limit or history[-1].version == 0
             if reached or limit >= 10_000:

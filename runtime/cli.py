@@ -24,20 +24,21 @@ def _stdout() -> Console:
 
 
 def _settings(wait: bool = False):
-    """Spark settings for this checkout; S3A is configured when the landing zone is on S3."""
-    from runtime.project import load_config
+    """Spark settings for this checkout; S3A is configured when the landing zone or the warehouse is on S3."""
+    from runtime.project import load_config, warehouse_uri
     from runtime.spark import S3Settings, SparkSettings, needs_s3
 
     landing = load_config().landing
+    warehouse = warehouse_uri()
     s3 = None
-    if needs_s3(landing.uri) or landing.s3_endpoint:
+    if needs_s3(landing.uri, warehouse or "") or landing.s3_endpoint:
         s3 = S3Settings(
             endpoint=landing.s3_endpoint,
             region=landing.s3_region,
             access_key=os.environ.get("AWS_ACCESS_KEY_ID"),
             secret_key=os.environ.get("AWS_SECRET_ACCESS_KEY"),
         )
-    return SparkSettings(state=state_dir(), s3=s3, wait_for_lock=wait)
+    return SparkSettings(state=state_dir(), s3=s3, wait_for_lock=wait, warehouse=warehouse)
 
 
 class _StopFlag:
@@ -197,6 +198,33 @@ def cmd_dbt(args: argparse.Namespace) -> int:
     return 0 if result.success else 1
 
 
+def cmd_engine(args: argparse.Namespace) -> int:
+    """Start, stop or show the engine: one Spark Connect server every command and dbt share (runtime/engine.py)."""
+    from runtime import engine
+
+    if args.engine_command == "start":
+        started = time.monotonic()
+        found = engine.start(_settings(), master=args.master, port=args.port, host=args.host)
+        console.print(
+            f"[green]engine started[/] at {found.url} on {found.master} in {time.monotonic() - started:.0f} s "
+            f"(pid {found.pid}, log {found.log}); every lakehouse command now uses it"
+        )
+        return 0
+    if args.engine_command == "stop":
+        stopped = engine.stop(state_dir())
+        console.print(f"engine at {stopped.url} stopped" if stopped else "no engine was running")
+        return 0
+    found, answering = engine.status(state_dir())
+    if found is None:
+        _stdout().print("no engine: each command starts Spark in its own process")
+        return 1
+    state = "answering" if answering else "NOT answering"
+    pid = f", pid {found.pid}" if found.pid else ""
+    log = f"; log {found.log}" if found.log else ""
+    _stdout().print(f"engine at {found.url} on {found.master}{pid}: {state}{log}")
+    return 0 if answering else 1
+
+
 def cmd_lint(args: argparse.Namespace) -> int:
     """sqlfluff with the dbt templater, on the project's Spark session (compiling incremental models queries it)."""
     from sqlfluff.cli.commands import cli as sqlfluff
@@ -215,11 +243,15 @@ def cmd_lint(args: argparse.Namespace) -> int:
     return 0
 
 
-def _generate(landing_uri: str, storage, days: range, scale: float, seed: int):
+def _generate(landing_uri: str, storage, days: range, scale: float, seed: int, **batching):
     from generator import generate
 
     return generate(
-        lambda path, data: storage.write(f"{landing_uri.rstrip('/')}/{path}", data), days=days, seed=seed, scale=scale
+        lambda path, data: storage.write(f"{landing_uri.rstrip('/')}/{path}", data),
+        days=days,
+        seed=seed,
+        scale=scale,
+        **batching,
     )
 
 
@@ -328,6 +360,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     generate.add_argument("--batch", type=int, help="only this batch (0-based) of each day")
     generate.set_defaults(func=cmd_generate)
+
+    engine = sub.add_parser("engine", help="a long-lived Spark Connect server every command and dbt share")
+    engine_sub = engine.add_subparsers(dest="engine_command", required=True)
+    start = engine_sub.add_parser("start", help="start it (local Spark, or the driver of a standalone cluster)")
+    start.add_argument("--master", help="e.g. spark://host:7077 (default: local[all cores])")
+    start.add_argument("--port", type=int, default=15002, help="Spark Connect port (default 15002)")
+    start.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    engine_sub.add_parser("stop", help="stop the engine of this LAKEHOUSE_HOME")
+    engine_sub.add_parser("status", help="which engine commands use, and whether it answers")
+    engine.set_defaults(func=cmd_engine)
 
     demo = sub.add_parser("demo", help="the main job: sample data -> bronze -> silver -> gold")
     demo.set_defaults(func=cmd_demo)

@@ -24,6 +24,12 @@ def state_dir() -> Path:
     return Path(os.environ.get("LAKEHOUSE_HOME") or PROJECT_ROOT / ".lakehouse").resolve()
 
 
+def warehouse_uri() -> str | None:
+    """Where the Delta tables live when not under LAKEHOUSE_HOME: LAKEHOUSE_WAREHOUSE_URI, e.g. s3a://bucket/lake
+    (a cluster's workers share no disk). The metastore stays with the engine."""
+    return os.environ.get("LAKEHOUSE_WAREHOUSE_URI") or None
+
+
 def jar_cache_dir() -> Path:
     """Pinned jars, shared by every state folder of this checkout (LAKEHOUSE_JARS overrides)."""
     return Path(os.environ.get("LAKEHOUSE_JARS") or PROJECT_ROOT / ".lakehouse" / "jars").resolve()

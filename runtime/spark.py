@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,6 +45,7 @@ class SparkSettings:
     jars_dir: Path = field(default_factory=jar_cache_dir)
     wait_for_lock: bool = False  # another process holds the state folder: wait (True) or stop (False)
     s3: S3Settings | None = None  # set when any location is s3:// or s3a://
+    warehouse: str | None = None  # where Delta tables live (a folder or s3a:// URI); default <state>/warehouse
     cores: int = field(default_factory=lambda: os.cpu_count() or 2)
     driver_memory: str = field(default_factory=lambda: os.environ.get("LAKEHOUSE_DRIVER_MEMORY", "4g"))
 
@@ -63,7 +65,7 @@ def spark_conf(settings: SparkSettings, jars: list[Path]) -> dict[str, str]:
         "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
         "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
         "spark.sql.catalogImplementation": "hive",
-        "spark.sql.warehouse.dir": str(state / "warehouse"),
+        "spark.sql.warehouse.dir": settings.warehouse or str(state / "warehouse"),
         "spark.hadoop.javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={state / 'metastore_db'};create=true",
         "spark.driver.extraJavaOptions": (
             f"-Dderby.system.home={state} -Dlog4j.configurationFile={LOG4J} -Dlakehouse.log.dir={log_dir(state)}"
@@ -167,31 +169,50 @@ def check_java() -> None:
 _held_locks: list = []  # open lock files, held for the life of the process
 
 
-def lock_state(state: Path, wait: bool) -> None:
-    """Take the state folder for this process. The embedded Derby metastore admits one process at a time;
-    without this lock a second process would fail deep inside Hive with an obscure Derby error."""
+def lock_file(state: Path, wait: bool, holder: str):
+    """Take the state folder's lock and return its open file (the lock lives as long as the file is open in this
+    process or in a child that inherited it). The embedded Derby metastore admits one process at a time; without
+    this lock a second process would fail deep inside Hive with an obscure Derby error."""
     state.mkdir(parents=True, exist_ok=True)
     handle = (state / "lakehouse.lock").open("a+")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
     except BlockingIOError:
         handle.seek(0)
-        holder = handle.read().strip() or "unknown"
+        current = handle.read().strip() or "unknown"
         handle.close()
         raise SetupError(
-            f"another lakehouse process is using {state} ({holder}); its metastore admits one process at a time. "
-            "Wait for it to finish, or pass --wait to queue behind it."
+            f"another lakehouse process is using {state} ({current}); its metastore admits one process at a time. "
+            "Wait for it to finish, pass --wait to queue behind it, or run `lakehouse engine start` so that "
+            "every command shares one engine."
         ) from None
     handle.truncate(0)
-    handle.write(f"pid {os.getpid()}: {' '.join(sys.argv)[:200]}")
+    handle.write(holder)
     handle.flush()
-    _held_locks.append(handle)  # the kernel releases it when the process ends, even on kill -9
+    return handle
+
+
+def lock_state(state: Path, wait: bool) -> None:
+    """Take the state folder for this process (the kernel releases it when the process ends, even on kill -9)."""
+    _held_locks.append(lock_file(state, wait, f"pid {os.getpid()}: {' '.join(sys.argv)[:200]}"))
 
 
 def get_spark(settings: SparkSettings):
-    """Start the process-wide Spark session with Delta (or return the running one)."""
+    """The Spark session every command uses: the engine's when one runs (runtime/engine.py), else the
+    process-wide in-process session with Delta (started here, or returned if already running)."""
     from pyspark.sql import SparkSession
 
+    from runtime.engine import running
+
+    engine = running(settings.state)
+    if engine is not None:
+        # dbt-spark's session method calls SparkSession.builder.enableHiveSupport().getOrCreate(): SPARK_REMOTE
+        # sends it to the engine, which has Hive support already (a static setting a client cannot set: PySpark
+        # warns on every statement that it tried).
+        os.environ["SPARK_REMOTE"] = engine.url
+        warnings.filterwarnings("ignore", message="Failed to set spark.sql.catalogImplementation", category=UserWarning)
+        configure_logging(settings.state)
+        return SparkSession.builder.remote(engine.url).getOrCreate()
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
