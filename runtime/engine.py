@@ -20,7 +20,7 @@ import signal
 import socket
 import subprocess
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from runtime.errors import SetupError
@@ -90,6 +90,9 @@ def _spark_home() -> Path:
 
 def server_command(settings: SparkSettings, jars: list[Path], master: str, port: int, host: str) -> list[str]:
     """The spark-submit command line of the Connect server (pure, testable without a JVM)."""
+    if settings.s3 is not None:
+        # Keys never go on a command line: the server and its executors take them from the AWS default chain.
+        settings = replace(settings, s3=replace(settings.s3, access_key=None, secret_key=None))
     conf = spark_conf(settings, jars)
     conf["spark.master"] = master
     conf["spark.app.name"] = "lakehouse-engine"

@@ -31,6 +31,15 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def fingerprint(frame, ignore: tuple[str, ...] = ("_built_at",)) -> tuple[int, int]:
+    """(rows, order-independent hash of every row's content), leaving out the columns in `ignore` (when a build
+    or an ingestion ran)."""
+    columns = sorted(c for c in frame.columns if c not in ignore)
+    row_hash = F.xxhash64(F.to_json(F.struct(*[F.col(f"`{c}`") for c in columns])))
+    result = frame.agg(F.count("*").alias("rows"), F.sum(row_hash).alias("hash")).first()
+    return result.rows, result.hash
+
+
 @dataclass
 class S3Server:
     endpoint: str

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import fingerprint
 from pyspark.sql import functions as F
 
 from runtime.dbt import build_changed, run_dbt
@@ -25,15 +26,7 @@ def _tables(spark, layer: str) -> list[str]:
 
 
 def _fingerprints(spark) -> dict[str, tuple[int, int]]:
-    """Per silver/gold table: (rows, order-independent hash of every row's content but when it was built)."""
-    prints = {}
-    for table in _tables(spark, "silver") + _tables(spark, "gold"):
-        frame = spark.table(table)
-        columns = sorted(c for c in frame.columns if c != "_built_at")
-        row_hash = F.xxhash64(F.to_json(F.struct(*[F.col(f"`{c}`") for c in columns])))
-        result = frame.agg(F.count("*").alias("rows"), F.sum(row_hash).alias("hash")).first()
-        prints[table] = (result.rows, result.hash)
-    return prints
+    return {table: fingerprint(spark.table(table)) for table in _tables(spark, "silver") + _tables(spark, "gold")}
 
 
 def _built(result) -> list[str]:
