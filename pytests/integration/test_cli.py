@@ -259,3 +259,16 @@ def test_an_unreachable_s3_endpoint_is_one_line(tmp_path):
     assert "cannot list s3a://nowhere/raw/events" in run.stderr
     assert "Traceback" not in run.stderr and "\tat " not in run.stderr
     assert time.monotonic() - started < 120
+
+
+def test_generate_lands_one_batch_of_a_day(tmp_path):
+    project = Project(tmp_path, {"events": {"path": "events", "format": "json", "schema": SCHEMA}})
+    run = project.lakehouse("generate", "--days", "1", "--scale", "0.05", "--batches-per-day", "4", "--batch", "1")
+    assert run.returncode == 0, run.stderr
+    assert "wrote batch 1 of days 0-0" in run.stderr
+    manifests = [p.name for p in (project.landing / "_manifest").rglob("*") if p.is_file()]
+    assert len(manifests) == 1 and manifests[0].endswith(".json")
+    data = [p for p in project.landing.rglob("*") if p.is_file() and "_manifest" not in p.parts]
+    assert data and {p.relative_to(project.landing).parts[0] for p in data} <= {
+        "heart_rate", "workouts", "gym_logins", "user_profile_cdc", "device_registry"
+    }  # fmt: skip

@@ -43,3 +43,24 @@ def test_needs_s3():
     assert needs_s3("s3://bucket/landing")
     assert needs_s3("/tmp/x", "s3a://bucket/x")
     assert not needs_s3("/tmp/landing", "file:///tmp/landing")
+
+
+def test_the_engine_is_the_same_spark_as_a_connect_server_and_keeps_keys_off_its_command_line(tmp_path):
+    from runtime.engine import CONNECT_SERVER, server_command
+
+    s3 = S3Settings(endpoint="http://127.0.0.1:9000", access_key="AKIA", secret_key="topsecret")
+    settings = SparkSettings(state=tmp_path, s3=s3, warehouse="s3a://lake/warehouse", cores=2)
+    command = server_command(settings, [Path("/j/a.jar")], "spark://127.0.0.1:7077", 15010, "127.0.0.1")
+    assert command[0].endswith("bin/spark-submit") and command[1:3] == ["--class", CONNECT_SERVER]
+    conf = dict(item.split("=", 1) for item in command[4::2])
+    assert command[3::2] == ["--conf"] * len(conf)
+    assert conf["spark.master"] == "spark://127.0.0.1:7077"
+    assert conf["spark.connect.grpc.binding.address"] == "127.0.0.1"
+    assert conf["spark.connect.grpc.binding.port"] == "15010"
+    assert conf["spark.sql.warehouse.dir"] == "s3a://lake/warehouse"
+    assert conf["spark.hadoop.fs.s3a.endpoint"] == "http://127.0.0.1:9000"
+    in_process = spark_conf(settings, [Path("/j/a.jar")])
+    same = {key for key in in_process if key not in ("spark.master", "spark.app.name") and "credentials" not in key}
+    same -= {"spark.hadoop.fs.s3a.access.key", "spark.hadoop.fs.s3a.secret.key"}
+    assert {key: conf[key] for key in same} == {key: in_process[key] for key in same}
+    assert "topsecret" not in " ".join(command) and "AKIA" not in " ".join(command)
