@@ -11,8 +11,10 @@ still new. Delta refuses a second commit of a batch id, so two runs can never bo
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
+import random
 import re
 import signal
 import threading
@@ -48,6 +50,7 @@ from ingestion.tables import BatchCommit, BronzeTable, SchemaHistory, SourceStat
 log = logging.getLogger(__name__)
 COUNTED_FILES = 128  # files counted while writing; a wider batch is counted by reading it back
 PARALLEL_SOURCES = 4
+CONCURRENT_RETRIES = 1000  # a bound only: each lost race is a batch another run committed
 
 
 class ConcurrentRunError(IngestionError):
@@ -214,24 +217,39 @@ class Ingestor:
         try:
             bronze = self._bronze(source)
             self._sync_declared_schema(source, bronze)
-            plan = plan or self.plan(source)
-            self._log_unlogged(source, bronze, plan.unlogged, result)
-            result.hidden_files = len(plan.hidden)
-            self._record_ignored_rewrites(source, plan.plan.ignored_rewrites, result)
-            next_id = plan.next_batch
-            rewritten = {file.uri for file in plan.plan.rewritten}
-            for files in batches(plan.plan.to_ingest, source.max_files_per_batch):
-                if self.should_stop():
+            for attempt in itertools.count(1):
+                try:
+                    self._run_batches(source, bronze, plan or self.plan(source), result)
                     break
-                action = "overwrite" if any(file.uri in rewritten for file in files) else "ingest"
-                self._execute(_Batch(source, bronze, next_id, action, files), result)
-                next_id += 1
+                except ConcurrentRunError:
+                    # Another run (another process or host on the same warehouse) committed the batch this one was
+                    # writing: nothing of this one was written, and the other made progress, so planning again from
+                    # what is committed now ends once the files run out. A random pause breaks the lockstep.
+                    if attempt > CONCURRENT_RETRIES:
+                        raise
+                    log.info("source %s: another run committed first; planning again", source.name)
+                    self._states.pop(source.name, None)
+                    plan = None
+                    time.sleep(random.uniform(0.1, 1.5))
         except IngestionError as exc:
             result.error = str(exc)
         finally:
             self._states.pop(source.name, None)  # the next run reads the log afresh
         result.seconds = time.monotonic() - started
         return result
+
+    def _run_batches(self, source: SourceConfig, bronze: BronzeTable, plan: SourcePlan, result: SourceResult):
+        self._log_unlogged(source, bronze, plan.unlogged, result)
+        result.hidden_files = len(plan.hidden)
+        self._record_ignored_rewrites(source, plan.plan.ignored_rewrites, result)
+        next_id = plan.next_batch
+        rewritten = {file.uri for file in plan.plan.rewritten}
+        for files in batches(plan.plan.to_ingest, source.max_files_per_batch):
+            if self.should_stop():
+                break
+            action = "overwrite" if any(file.uri in rewritten for file in files) else "ingest"
+            self._execute(_Batch(source, bronze, next_id, action, files), result)
+            next_id += 1
 
     def replay(
         self,
@@ -322,6 +340,8 @@ class Ingestor:
         while batch.readable:
             try:
                 return self._write_once(batch, schema)
+            except ConcurrentRunError:
+                raise
             except Exception as exc:
                 culprit = _file_named_in(exc, batch.readable)
                 log.warning("source %s, batch %s: write failed", batch.source.name, batch.batch_id, exc_info=True)

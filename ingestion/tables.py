@@ -9,6 +9,7 @@ appends are idempotent the same way, per source and batch.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -87,6 +88,19 @@ def _ddl(schema: T.StructType) -> str:
     return ", ".join(columns)
 
 
+# Delta's answer when another writer (a thread, a process, another host) committed first: the losing commit wrote
+# nothing. Error classes on Delta 4, exception names before.
+_CONCURRENT = re.compile(
+    r"DELTA_CONCURRENT_\w+|DELTA_PROTOCOL_CHANGED|DELTA_METADATA_CHANGED|DELTA_TABLE_ALREADY_EXISTS"
+    r"|Concurrent\w*Exception|ProtocolChangedException|MetadataChangedException|TABLE_OR_VIEW_ALREADY_EXISTS"
+)
+
+
+def lost_to_another_writer(exc: BaseException) -> bool:
+    """The failure is a commit conflict with another writer (nothing of this commit was written)."""
+    return bool(_CONCURRENT.search(str(exc)))
+
+
 @dataclass(frozen=True)
 class DeltaRef:
     """A Delta table ingestion owns, registered in the metastore (dbt reads it by name). Where the warehouse is a
@@ -131,7 +145,13 @@ class DeltaRef:
         location = f" location '{self.path}'" if self.path else ""
         props = ", ".join(f"'{key}' = '{value}'" for key, value in (properties or {}).items())
         tblproperties = f" tblproperties ({props})" if props else ""
-        spark.sql(f"create table if not exists {self.name} ({_ddl(schema)}) using delta{location}{tblproperties}")
+        statement = f"create table if not exists {self.name} ({_ddl(schema)}) using delta{location}{tblproperties}"
+        try:
+            spark.sql(statement)
+        except Exception as exc:
+            if not lost_to_another_writer(exc):
+                raise
+            spark.sql(statement)  # another run created it at the same moment: now this one only registers it
 
 
 def ensure_table(spark: SparkSession, schema_name: str, table: str, schema: T.StructType) -> DeltaRef:
@@ -188,7 +208,12 @@ class TransferLog:
         if source is not None and batch_id is not None:
             writer = writer.option("txnAppId", f"log:{source}").option("txnVersion", batch_id)
         with self._lock:
-            self.ref.save(writer)
+            try:
+                self.ref.save(writer)
+            except Exception as exc:
+                # The same (source, batch) logged by another run at the same moment: it is logged.
+                if batch_id is None or not lost_to_another_writer(exc):
+                    raise
 
 
 def _utc(value: datetime) -> datetime:
@@ -321,7 +346,12 @@ class BronzeTable:
             writer = writer.mode("overwrite").option("replaceWhere", f"_source_file in ({quoted})")
         else:
             writer = writer.mode("append")
-        self.ref.save(writer)
+        try:
+            self.ref.save(writer)
+        except Exception as exc:
+            if not lost_to_another_writer(exc):
+                raise
+            return False
         latest = self.commits(limit=5)
         return any(c.batch_id == commit.batch_id and c.run_id == commit.run_id for c in latest)
 

@@ -88,7 +88,10 @@ def notes(results: list[SourceResult]) -> list[str]:
             )
         if result.recovered_batches:
             batches = ", ".join(map(str, result.recovered_batches))
-            lines.append(f"{result.source}: finished batch {batches} left unfinished by an earlier run")
+            lines.append(
+                f"{result.source}: logged batch {batches}, committed to bronze by another run "
+                "(running, or stopped before logging)"
+            )
         if result.error:
             lines.append(f"[red]{result.source}: {result.error}[/]")
     return lines

@@ -272,3 +272,31 @@ def test_generate_lands_one_batch_of_a_day(tmp_path):
     assert data and {p.relative_to(project.landing).parts[0] for p in data} <= {
         "heart_rate", "workouts", "gym_logins", "user_profile_cdc", "device_registry"
     }  # fmt: skip
+
+
+def test_two_hosts_on_one_warehouse_neither_duplicate_nor_steal_nor_fail(tmp_path, spark):
+    """Two runs with their own state folders (own metastore, as on two hosts) ingest one landing zone into one
+    warehouse at the same moment: each file lands exactly once, no false failure, both exit 0."""
+    warehouse = tmp_path / "shared-warehouse"
+    sources = {"events": {"path": "events", "format": "json", "schema": SCHEMA, "max_files_per_batch": 3}}
+    hosts = [Project(tmp_path / f"host-{i}", sources) for i in range(2)]
+    for host in hosts[1:]:
+        host.landing = hosts[0].landing
+        host.config.write_text(hosts[0].config.read_text())
+    for i in range(15):
+        hosts[0].write(f"events/part-{i:02d}.json", _lines(i * 10, 10))
+    env = {"LAKEHOUSE_WAREHOUSE_URI": str(warehouse)}
+    runs = [host.start("ingest", "run", **env) for host in hosts]
+    outputs = [run.communicate(timeout=600) for run in runs]
+    for run, (out, err) in zip(runs, outputs, strict=True):
+        assert run.returncode == 0, out[-2000:] + err[-2000:]
+        assert "Traceback" not in err
+
+    bronze = spark.read.format("delta").load(str(warehouse / "test_bronze.db" / "events"))
+    assert bronze.count() == 150
+    assert bronze.select("id").distinct().count() == 150
+    log = spark.read.format("delta").load(str(warehouse / "test_bronze.db" / "ingestion_transfer_log"))
+    assert log.where(F.col("status") != "committed").count() == 0
+    per_file = log.groupBy("file_path").agg(F.count("*").alias("events"), F.sum("rows_written").alias("rows"))
+    assert per_file.count() == 15
+    assert per_file.where((F.col("events") != 1) | (F.col("rows") != 10)).count() == 0
