@@ -122,7 +122,7 @@ def bench_ingestion(spark, config, landing_bytes: int, repeat: int, memory: Memo
             for source in config.sources.values():
                 files = [f.path for f in Storage().list_files(source.uri).files]
                 schema = T.StructType(
-                    [T.StructField(n, T._parse_datatype_string(t)) for n, t in (source.schema or {}).items()]
+                    [T.StructField(n, T.DataType.fromDDL(t)) for n, t in (source.schema or {}).items()]
                 )
                 reader = spark.read.schema(schema)
                 frame = reader.json(files) if source.format == "json" else reader.csv(files, header=True)

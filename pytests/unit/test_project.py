@@ -55,3 +55,22 @@ def test_the_default_environment_is_dev(monkeypatch):
 def test_identifiers_from_config_are_validated(bad):
     with pytest.raises(ConfigError):
         validate_identifier(bad, "table")
+
+
+def test_ingestion_and_the_cli_use_only_apis_a_spark_connect_session_has():
+    """The engine serves Spark Connect sessions: no py4j, no JVM handles, no classic-only helpers."""
+    import re
+
+    from runtime.project import PROJECT_ROOT
+
+    classic_only = re.compile(
+        r"^\s*(from|import) py4j|\._jvm\b|\._jsparkSession|\._jsc\b|\._jdf\b|\.sparkContext\b|_parse_datatype_string"
+        r"|from delta\.tables import",
+        re.MULTILINE,
+    )
+    offenders = {
+        str(path.relative_to(PROJECT_ROOT)): classic_only.findall(path.read_text())
+        for folder in ("ingestion", "runtime")
+        for path in (PROJECT_ROOT / folder).glob("*.py")
+    }
+    assert {path: found for path, found in offenders.items() if found} == {}
