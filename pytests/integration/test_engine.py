@@ -147,7 +147,8 @@ def test_the_project_on_a_cluster_with_tables_on_s3_equals_the_local_run(
         config = load_config()
         results = Ingestor(spark, config, bronze_schema="dev_bronze").run_all(list(config.sources.values()))
         assert all(result.ok for result in results)
-        assert run_dbt(["build"]).success
+        # Models and seeds only: the comparison is of tables, and the cluster's build ran every test already.
+        assert run_dbt(["build", "--exclude", "resource_type:test", "resource_type:unit_test"]).success
         local, on_cluster = {}, {}
         for layer in ("silver", "gold"):
             for table in _tables(spark, f"dev_{layer}"):
