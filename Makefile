@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
 # Dummy values: `dbt parse` for the databricks target never connects.
-DATABRICKS_DUMMY := DATABRICKS_HOST=parse-only.invalid DATABRICKS_HTTP_PATH=/sql/1.0/warehouses/parse-only \
+DATABRICKS_DUMMY := DATABRICKS_HOST=parse-only.invalid DATABRICKS_HTTP_PATH=/sql/1.0/warehouses/parse-only LAKEHOUSE_DEVELOPER=ci \
 	DBT_ENV_SECRET_DATABRICKS_TOKEN=parse-only
 
 .PHONY: demo test bench lint parse pytest setup lock clean

@@ -64,9 +64,17 @@ def environment() -> str:
     return env
 
 
+def schema_prefix(env: str | None = None) -> str:
+    """What every layer's schema starts with: the environment, or in dev with LAKEHOUSE_DEVELOPER set,
+    `dev_<developer>` (a developer's own schemas in a shared workspace). Matches the dbt profile's target schema."""
+    env = env or environment()
+    developer = os.environ.get("LAKEHOUSE_DEVELOPER", "")
+    return f"{env}_{developer}" if env == "dev" and developer else env
+
+
 def schema(layer: str, env: str | None = None) -> str:
-    """Schema of `layer` (bronze/silver/gold) in `env`: `<env>_<layer name>`."""
-    return validate_identifier(f"{env or environment()}_{layers()[layer]}", "schema")
+    """Schema of `layer` (bronze/silver/gold) in `env`: `<prefix>_<layer name>` (schema_prefix)."""
+    return validate_identifier(f"{schema_prefix(env)}_{layers()[layer]}", "schema")
 
 
 def config_path() -> Path:
