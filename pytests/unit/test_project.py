@@ -55,3 +55,19 @@ def test_the_default_environment_is_dev(monkeypatch):
 def test_identifiers_from_config_are_validated(bad):
     with pytest.raises(ConfigError):
         validate_identifier(bad, "table")
+
+
+def test_a_developer_gets_schemas_of_their_own_in_dev_only(monkeypatch):
+    monkeypatch.setenv("LAKEHOUSE_ENV", "dev")
+    monkeypatch.setenv("LAKEHOUSE_DEVELOPER", "alice")
+    assert schema("bronze") == "dev_alice_bronze"
+    assert schema("bronze", env="test") == "test_bronze"  # test and prod are shared: no developer there
+    monkeypatch.delenv("LAKEHOUSE_DEVELOPER")
+    assert schema("bronze") == "dev_bronze"
+
+
+def test_a_developer_name_must_make_an_identifier(monkeypatch):
+    monkeypatch.setenv("LAKEHOUSE_ENV", "dev")
+    monkeypatch.setenv("LAKEHOUSE_DEVELOPER", "alice; drop")
+    with pytest.raises(ConfigError):
+        schema("silver")
