@@ -16,7 +16,9 @@ import yaml
 from ingestion.config import Config, read_config, validate_identifier
 from runtime.errors import SettingsError
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# The checkout; LAKEHOUSE_PROJECT_DIR points an installed wheel at the project's files (a Databricks job sets it to
+# the bundle's synced files: dbt_project.yml, lakehouse.yml, models).
+PROJECT_ROOT = Path(os.environ.get("LAKEHOUSE_PROJECT_DIR") or Path(__file__).resolve().parents[1])
 
 
 def state_dir() -> Path:
