@@ -1,7 +1,6 @@
 """One rule per convention; each returns a RuleViolation naming what is missing. (No `from __future__ import
 annotations`: dbt-score reads the type of each rule's argument to know what it checks.)"""
 
-
 import re
 
 from dbt_score import Model, RuleViolation, Severity, Source, rule
