@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
 # Dummy values: `dbt parse` for the databricks target never connects.
-DATABRICKS_DUMMY := DATABRICKS_HOST=parse-only.invalid DATABRICKS_HTTP_PATH=/sql/1.0/warehouses/parse-only \
+DATABRICKS_DUMMY := DATABRICKS_HOST=parse-only.invalid DATABRICKS_HTTP_PATH=/sql/1.0/warehouses/parse-only LAKEHOUSE_DEVELOPER=ci \
 	DBT_ENV_SECRET_DATABRICKS_TOKEN=parse-only
 
 .PHONY: demo test bench lint parse pytest setup lock clean
@@ -32,10 +32,14 @@ $(INSTALLED): requirements.lock pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
-lint: $(INSTALLED)
+# ruff, sqlfluff, the CI workflow against GitHub's schema (vendored by check-jsonschema: offline), and the dbt
+# conventions (dbt-score with dbt_score_rules/) on the parsed manifest.
+lint: $(INSTALLED) parse
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lakehouse lint
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(BIN)/dbt-score lint --manifest target/parse-local/manifest.json
 
 parse: $(INSTALLED)
 	$(BIN)/lakehouse dbt parse --target local --target-path target/parse-local

@@ -14,6 +14,7 @@ from pathlib import Path
 from runtime.errors import SetupError
 from runtime.project import PROJECT_ROOT, environment, state_dir
 from runtime.spark import SparkSettings, get_spark
+from runtime.workspace import check_reachable
 
 DATABRICKS_ENV = ("DATABRICKS_HOST", "DATABRICKS_HTTP_PATH", "DBT_ENV_SECRET_DATABRICKS_TOKEN")
 
@@ -50,6 +51,8 @@ def run_dbt(args: list[str], spark_settings: SparkSettings | None = None):
         missing = [name for name in DATABRICKS_ENV if not os.environ.get(name)]
         if missing:
             raise SetupError(f"the databricks target needs these environment variables: {', '.join(missing)}")
+        if needs_spark or args[:1] == ["debug"]:  # every command that connects; parse and ls do not
+            check_reachable(os.environ["DATABRICKS_HOST"])
     return dbtRunner().invoke(args)
 
 

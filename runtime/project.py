@@ -16,7 +16,9 @@ import yaml
 from ingestion.config import Config, read_config, validate_identifier
 from runtime.errors import SettingsError
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# The checkout; LAKEHOUSE_PROJECT_DIR points an installed wheel at the project's files (a Databricks job sets it to
+# the bundle's synced files: dbt_project.yml, lakehouse.yml, models).
+PROJECT_ROOT = Path(os.environ.get("LAKEHOUSE_PROJECT_DIR") or Path(__file__).resolve().parents[1])
 
 
 def state_dir() -> Path:
@@ -64,9 +66,17 @@ def environment() -> str:
     return env
 
 
+def schema_prefix(env: str | None = None) -> str:
+    """What every layer's schema starts with: the environment, or in dev with LAKEHOUSE_DEVELOPER set,
+    `dev_<developer>` (a developer's own schemas in a shared workspace). Matches the dbt profile's target schema."""
+    env = env or environment()
+    developer = os.environ.get("LAKEHOUSE_DEVELOPER", "")
+    return f"{env}_{developer}" if env == "dev" and developer else env
+
+
 def schema(layer: str, env: str | None = None) -> str:
-    """Schema of `layer` (bronze/silver/gold) in `env`: `<env>_<layer name>`."""
-    return validate_identifier(f"{env or environment()}_{layers()[layer]}", "schema")
+    """Schema of `layer` (bronze/silver/gold) in `env`: `<prefix>_<layer name>` (schema_prefix)."""
+    return validate_identifier(f"{schema_prefix(env)}_{layers()[layer]}", "schema")
 
 
 def config_path() -> Path:

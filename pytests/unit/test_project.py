@@ -74,3 +74,19 @@ def test_ingestion_and_the_cli_use_only_apis_a_spark_connect_session_has():
         for path in (PROJECT_ROOT / folder).glob("*.py")
     }
     assert {path: found for path, found in offenders.items() if found} == {}
+
+
+def test_a_developer_gets_schemas_of_their_own_in_dev_only(monkeypatch):
+    monkeypatch.setenv("LAKEHOUSE_ENV", "dev")
+    monkeypatch.setenv("LAKEHOUSE_DEVELOPER", "alice")
+    assert schema("bronze") == "dev_alice_bronze"
+    assert schema("bronze", env="test") == "test_bronze"  # test and prod are shared: no developer there
+    monkeypatch.delenv("LAKEHOUSE_DEVELOPER")
+    assert schema("bronze") == "dev_bronze"
+
+
+def test_a_developer_name_must_make_an_identifier(monkeypatch):
+    monkeypatch.setenv("LAKEHOUSE_ENV", "dev")
+    monkeypatch.setenv("LAKEHOUSE_DEVELOPER", "alice; drop")
+    with pytest.raises(ConfigError):
+        schema("silver")

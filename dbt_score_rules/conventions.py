@@ -1,0 +1,51 @@
+"""One rule per convention; each returns a RuleViolation naming what is missing. (No `from __future__ import
+annotations`: dbt-score reads the type of each rule's argument to know what it checks.)"""
+
+import re
+
+from dbt_score import Model, RuleViolation, Severity, Source, rule
+
+GRAIN = re.compile(r"\bone row per\b", re.IGNORECASE)
+PRIMARY_KEY_TESTS = {"unique_combination_of_columns"}
+
+
+@rule(severity=Severity.HIGH)
+def grain_is_stated(model: Model) -> RuleViolation | None:
+    """A model's description states its grain: "One row per ..."."""
+    if not GRAIN.search(model.description or ""):
+        return RuleViolation(message='the description does not state the grain ("One row per ...")')
+
+
+@rule(severity=Severity.HIGH)
+def has_primary_key_test(model: Model) -> RuleViolation | None:
+    """A model has a primary-key test: one column both unique and not_null, or a unique combination of columns."""
+    if any(test.type in PRIMARY_KEY_TESTS for test in model.tests):
+        return None
+    for column in model.columns:
+        if {"unique", "not_null"} <= {test.type for test in column.tests}:
+            return None
+    return RuleViolation(message="no primary-key test (unique + not_null, or unique_combination_of_columns)")
+
+
+@rule(severity=Severity.HIGH)
+def source_only_in_staging(model: Model) -> RuleViolation | None:
+    """Only staging models read sources."""
+    sources = [node for node in model.depends_on.get("nodes", []) if node.startswith("source.")]
+    if sources and not model.original_file_path.startswith("models/staging/"):
+        return RuleViolation(message=f"reads {', '.join(sources)} outside models/staging")
+
+
+@rule(severity=Severity.HIGH)
+def marts_have_enforced_contracts(model: Model) -> RuleViolation | None:
+    """A gold model (models/marts) has an enforced contract."""
+    if model.original_file_path.startswith("models/marts/") and not model.config.get("contract", {}).get("enforced"):
+        return RuleViolation(message="a mart without an enforced contract")
+
+
+@rule(severity=Severity.HIGH)
+def source_has_freshness(source: Source) -> RuleViolation | None:
+    """A source declares freshness (warn_after or error_after) and the column it is measured on."""
+    freshness = source.config.get("freshness") or {}
+    declared = any((freshness.get(limit) or {}).get("count") for limit in ("warn_after", "error_after"))
+    if not declared or not (source.config.get("loaded_at_field") or source.config.get("loaded_at_query")):
+        return RuleViolation(message="no freshness (loaded_at_field and warn_after / error_after)")
