@@ -198,12 +198,16 @@ def lock_state(state: Path, wait: bool) -> None:
 
 
 def get_spark(settings: SparkSettings):
-    """The Spark session every command uses: the engine's when one runs (runtime/engine.py), else the
-    process-wide in-process session with Delta (started here, or returned if already running)."""
+    """The Spark session every command uses: the cluster's on Databricks, the engine's when one runs
+    (runtime/engine.py), else the process-wide in-process session with Delta (started here, or returned)."""
     from pyspark.sql import SparkSession
 
     from runtime.engine import running
 
+    if os.environ.get("DATABRICKS_RUNTIME_VERSION"):
+        # On a Databricks cluster (the bundle's wheel task): the cluster's session, with its Delta, Unity Catalog
+        # and storage, is the one to use; no local Java check, jars, lock or metastore.
+        return SparkSession.builder.getOrCreate()
     engine = running(settings.state)
     if engine is not None:
         # dbt-spark's session method calls SparkSession.builder.enableHiveSupport().getOrCreate(): SPARK_REMOTE
