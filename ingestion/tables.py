@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -96,6 +97,10 @@ _CONCURRENT = re.compile(
 )
 
 
+LOG_APPEND_ATTEMPTS = 20
+CREATE_ATTEMPTS = 5
+
+
 def lost_to_another_writer(exc: BaseException) -> bool:
     """The failure is a commit conflict with another writer (nothing of this commit was written)."""
     return bool(_CONCURRENT.search(str(exc)))
@@ -146,12 +151,16 @@ class DeltaRef:
         props = ", ".join(f"'{key}' = '{value}'" for key, value in (properties or {}).items())
         tblproperties = f" tblproperties ({props})" if props else ""
         statement = f"create table if not exists {self.name} ({_ddl(schema)}) using delta{location}{tblproperties}"
-        try:
-            spark.sql(statement)
-        except Exception as exc:
-            if not lost_to_another_writer(exc):
-                raise
-            spark.sql(statement)  # another run created it at the same moment: now this one only registers it
+        for attempt in range(CREATE_ATTEMPTS):
+            try:
+                spark.sql(statement)
+                return
+            except Exception as exc:
+                # Another run (another metastore, same location) created it at the same moment: once its first
+                # commit is complete, this statement only registers the table here.
+                if attempt == CREATE_ATTEMPTS - 1 or not lost_to_another_writer(exc):
+                    raise
+                time.sleep(0.5 * (attempt + 1))
 
 
 def ensure_table(spark: SparkSession, schema_name: str, table: str, schema: T.StructType) -> DeltaRef:
@@ -208,12 +217,16 @@ class TransferLog:
         if source is not None and batch_id is not None:
             writer = writer.option("txnAppId", f"log:{source}").option("txnVersion", batch_id)
         with self._lock:
-            try:
-                self.ref.save(writer)
-            except Exception as exc:
-                # The same (source, batch) logged by another run at the same moment: it is logged.
-                if batch_id is None or not lost_to_another_writer(exc):
-                    raise
+            for attempt in range(LOG_APPEND_ATTEMPTS):
+                try:
+                    self.ref.save(writer)
+                    return
+                except Exception as exc:
+                    # Another run logged a batch of this source at the same moment (same txnAppId). Appending again
+                    # is exact: Delta skips it if that was this very batch (a run logs an earlier batch before it
+                    # writes a later one, so a later batch id is never logged first).
+                    if not lost_to_another_writer(exc) or attempt == LOG_APPEND_ATTEMPTS - 1:
+                        raise
 
 
 def _utc(value: datetime) -> datetime:

@@ -386,6 +386,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]")
         return 130
+    except Exception as exc:  # unexpected (a Spark failure, a bug): one line here, the whole trace in the log
+        import logging
+
+        from runtime.spark import configure_logging
+
+        log_file = configure_logging(state_dir())
+        logging.getLogger("runtime").error("lakehouse %s failed", args.command, exc_info=True)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        console.print(f"[red]error[/]: {first[:500]} (full trace in {log_file})")
+        return 1
 
 
 if __name__ == "__main__":
