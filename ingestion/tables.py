@@ -158,7 +158,8 @@ class DeltaRef:
             except Exception as exc:
                 # Another run (another metastore, same location) created it at the same moment: once its first
                 # commit is complete, this statement only registers the table here.
-                if attempt == CREATE_ATTEMPTS - 1 or not lost_to_another_writer(exc):
+                being_created = "DELTA_CREATE_TABLE_WITH_NON_EMPTY_LOCATION" in str(exc)  # its log not written yet
+                if attempt == CREATE_ATTEMPTS - 1 or not (being_created or lost_to_another_writer(exc)):
                     raise
                 time.sleep(0.5 * (attempt + 1))
 
