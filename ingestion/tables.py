@@ -95,8 +95,6 @@ _CONCURRENT = re.compile(
     r"DELTA_CONCURRENT_\w+|DELTA_PROTOCOL_CHANGED|DELTA_METADATA_CHANGED|DELTA_TABLE_ALREADY_EXISTS"
     r"|Concurrent\w*Exception|ProtocolChangedException|MetadataChangedException|TABLE_OR_VIEW_ALREADY_EXISTS"
 )
-
-
 LOG_APPEND_ATTEMPTS = 20
 CREATE_ATTEMPTS = 5
 
@@ -104,6 +102,18 @@ CREATE_ATTEMPTS = 5
 def lost_to_another_writer(exc: BaseException) -> bool:
     """The failure is a commit conflict with another writer (nothing of this commit was written)."""
     return bool(_CONCURRENT.search(str(exc)))
+
+
+def _retrying(action, attempts: int, retryable=lost_to_another_writer, pause_seconds: float = 0.0):
+    """Run `action`; while it fails in a way `retryable` accepts, pause (longer each time) and run it again."""
+    for attempt in range(attempts):
+        try:
+            return action()
+        except Exception as exc:
+            if attempt == attempts - 1 or not retryable(exc):
+                raise
+            time.sleep(pause_seconds * (attempt + 1))
+    return None
 
 
 @dataclass(frozen=True)
@@ -151,17 +161,14 @@ class DeltaRef:
         props = ", ".join(f"'{key}' = '{value}'" for key, value in (properties or {}).items())
         tblproperties = f" tblproperties ({props})" if props else ""
         statement = f"create table if not exists {self.name} ({_ddl(schema)}) using delta{location}{tblproperties}"
-        for attempt in range(CREATE_ATTEMPTS):
-            try:
-                spark.sql(statement)
-                return
-            except Exception as exc:
-                # Another run (another metastore, same location) created it at the same moment: once its first
-                # commit is complete, this statement only registers the table here.
-                being_created = "DELTA_CREATE_TABLE_WITH_NON_EMPTY_LOCATION" in str(exc)  # its log not written yet
-                if attempt == CREATE_ATTEMPTS - 1 or not (being_created or lost_to_another_writer(exc)):
-                    raise
-                time.sleep(0.5 * (attempt + 1))
+        # Another run (another metastore, same location) creating it at the same moment: once its first commit is
+        # complete (before that, Delta sees a non-empty location that is not a table), this only registers it here.
+        _retrying(
+            lambda: spark.sql(statement),
+            CREATE_ATTEMPTS,
+            lambda exc: "DELTA_CREATE_TABLE_WITH_NON_EMPTY_LOCATION" in str(exc) or lost_to_another_writer(exc),
+            pause_seconds=0.5,
+        )
 
 
 def ensure_table(spark: SparkSession, schema_name: str, table: str, schema: T.StructType) -> DeltaRef:
@@ -217,17 +224,11 @@ class TransferLog:
         writer = frame.write.format("delta").mode("append")
         if source is not None and batch_id is not None:
             writer = writer.option("txnAppId", f"log:{source}").option("txnVersion", batch_id)
+        # Another run logging a batch of this source at the same moment (same txnAppId) makes this append fail.
+        # Appending again is exact: Delta skips it if that was this very batch (a run logs an earlier batch before it
+        # writes a later one, so a later batch id is never logged first).
         with self._lock:
-            for attempt in range(LOG_APPEND_ATTEMPTS):
-                try:
-                    self.ref.save(writer)
-                    return
-                except Exception as exc:
-                    # Another run logged a batch of this source at the same moment (same txnAppId). Appending again
-                    # is exact: Delta skips it if that was this very batch (a run logs an earlier batch before it
-                    # writes a later one, so a later batch id is never logged first).
-                    if not lost_to_another_writer(exc) or attempt == LOG_APPEND_ATTEMPTS - 1:
-                        raise
+            _retrying(lambda: self.ref.save(writer), LOG_APPEND_ATTEMPTS)
 
 
 def _utc(value: datetime) -> datetime:

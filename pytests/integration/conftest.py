@@ -31,6 +31,18 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+AUDIT_LOGS = {"expectation_results"}  # append-only by design: one row per rule per build
+
+
+def built_tables(spark, schema: str) -> list[str]:
+    """The tables (not views) of `schema` whose content a build determines, by name."""
+    return sorted(
+        t.name
+        for t in spark.catalog.listTables(schema)
+        if t.tableType not in ("VIEW", "TEMPORARY") and not t.isTemporary and t.name not in AUDIT_LOGS
+    )
+
+
 def fingerprint(frame, ignore: tuple[str, ...] = ("_built_at",)) -> tuple[int, int]:
     """(rows, order-independent hash of every row's content), leaving out the columns in `ignore` (when a build
     or an ingestion ran)."""

@@ -15,7 +15,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import fingerprint, free_port
+from conftest import built_tables, fingerprint, free_port
 from pyspark.sql import functions as F
 
 from generator import generate
@@ -31,7 +31,6 @@ SCALE = 0.1
 # When a build or an ingestion ran: differ between any two runs (the quarantine's record_hash hashes `record`, which
 # is compared without them).
 RUN_COLUMNS = ("_built_at", "_ingested_at", "invocation_id", "quarantined_at", "record_hash")
-AUDIT_LOGS = {"expectation_results"}
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -95,14 +94,6 @@ def _comparable(frame):
     return frame
 
 
-def _tables(spark, schema: str) -> list[str]:
-    return sorted(
-        t.name
-        for t in spark.catalog.listTables(schema)
-        if t.tableType not in ("VIEW", "TEMPORARY") and not t.isTemporary and t.name not in AUDIT_LOGS
-    )
-
-
 def test_the_project_on_a_cluster_with_tables_on_s3_equals_the_local_run(
     spark, s3_server, standalone_cluster, tmp_path, monkeypatch
 ):
@@ -151,7 +142,7 @@ def test_the_project_on_a_cluster_with_tables_on_s3_equals_the_local_run(
         assert run_dbt(["build", "--exclude", "resource_type:test", "resource_type:unit_test"]).success
         local, on_cluster = {}, {}
         for layer in ("silver", "gold"):
-            for table in _tables(spark, f"dev_{layer}"):
+            for table in built_tables(spark, f"dev_{layer}"):
                 local[f"{layer}.{table}"] = fingerprint(_comparable(spark.table(f"dev_{layer}.{table}")), RUN_COLUMNS)
                 frame = spark.read.format("delta").load(f"{warehouse}/test_{layer}.db/{table}")
                 on_cluster[f"{layer}.{table}"] = fingerprint(_comparable(frame), RUN_COLUMNS)

@@ -7,22 +7,16 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import fingerprint
+from conftest import built_tables, fingerprint
 from pyspark.sql import functions as F
 
 from runtime.dbt import build_changed, run_dbt
 
 pytestmark = pytest.mark.integration
-AUDIT_LOGS = {"expectation_results"}  # append-only by design: one row per rule per build
 
 
 def _tables(spark, layer: str) -> list[str]:
-    schema = f"test_{layer}"
-    return sorted(
-        f"{schema}.{t.name}"
-        for t in spark.catalog.listTables(schema)
-        if t.tableType not in ("VIEW", "TEMPORARY") and not t.isTemporary and t.name not in AUDIT_LOGS
-    )
+    return [f"test_{layer}.{name}" for name in built_tables(spark, f"test_{layer}")]
 
 
 def _fingerprints(spark) -> dict[str, tuple[int, int]]:
