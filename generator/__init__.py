@@ -66,6 +66,7 @@ from generator.sources.inputs import DayInputs
 from generator.world import simulate
 
 __all__ = [
+    "DOMAINS",
     "Batch",
     "BatchManifest",
     "DayManifest",
@@ -161,3 +162,6 @@ def _check(days: range, seed: int, scale: float, batches_per_day: int, batches: 
         len(batches) and (batches.step < 1 or batches.start < 0 or batches[-1] >= batches_per_day)
     ):
         raise ValueError(f"batches must be an ascending range within range({batches_per_day}), not {batches!r}")
+
+
+from generator.domains import DOMAINS  # noqa: E402 - the registry refers back to `generate`

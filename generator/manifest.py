@@ -32,12 +32,13 @@ _MANIFEST_NAME = re.compile(
 )
 
 
-def manifest_path(batch: Batch) -> str:
-    """Where the manifest of `batch` is written, relative to the landing root (see the module docstring)."""
+def manifest_path(batch: Batch, folder: str = MANIFEST_FOLDER) -> str:
+    """Where the manifest of `batch` is written, relative to the landing root (see the module docstring); another
+    domain's generator passes its own `folder`."""
     if batch.whole_day:
-        return f"{MANIFEST_FOLDER}/day={day_label(batch.day)}.json"
+        return f"{folder}/day={day_label(batch.day)}.json"
     first = batch.first_hour
-    return f"{MANIFEST_FOLDER}/day={day_label(batch.day)}/hours={first:02d}-{first + batch.hours:02d}.json"
+    return f"{folder}/day={day_label(batch.day)}/hours={first:02d}-{first + batch.hours:02d}.json"
 
 
 def parse_manifest_name(name: str) -> Batch | None:
@@ -102,6 +103,8 @@ class BatchManifest:
     scale: float
     rates: DirtRates
     files: tuple[FileEntry, ...]
+    folder: str = MANIFEST_FOLDER
+    """Where the manifest is written under the landing root: `_manifest` for the fitness domain."""
 
     @property
     def day(self) -> int:
@@ -113,7 +116,7 @@ class BatchManifest:
 
     @property
     def path(self) -> str:
-        return manifest_path(self.batch)
+        return manifest_path(self.batch, self.folder)
 
     @property
     def registry_extract(self) -> bool:

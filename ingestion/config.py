@@ -1,7 +1,7 @@
 """The sources file (lakehouse.yml): parsed, validated, and turned into typed settings.
 
 The whole file is checked before Spark starts, and every problem is reported at once, one line each, naming
-its place: `sources.heart_rate.schema.time: 'foo' is not a Spark SQL type: unknown type 'foo'`. Types are
+its place: `sources.events.schema.time: 'foo' is not a Spark SQL type: unknown type 'foo'`. Types are
 strict (`allow_overwrites: 'false'` is a string, not a boolean; `max_files_per_batch: true` is not a number)
 and unknown keys are errors at every level. Checks that relate several values (one bronze table per source,
 a CSV delimiter other than its quote) run once those values are valid on their own.

@@ -161,7 +161,7 @@ def _paths(files: list[FileInfo]) -> list[str]:
 
 
 def _finish(frame: DataFrame, schema: T.StructType) -> DataFrame:
-    """Order the columns as bronze stores them: data, then rescue/corrupt, then lineage."""
+    """Order the columns as bronze keeps them: data, then rescue/corrupt, then lineage."""
     data = [F.col(f"`{field.name}`").cast(field.dataType).alias(field.name) for field in schema.fields]
     return frame.select(*data, *[F.col(name) for name in [*LINEAGE, UNKNOWN_KEYS]])
 

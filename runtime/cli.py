@@ -243,44 +243,55 @@ def cmd_lint(args: argparse.Namespace) -> int:
     return 0
 
 
-def _generate(landing_uri: str, storage, days: range, scale: float, seed: int, **batching):
-    from generator import generate
+def _domains(name: str) -> list:
+    """The generator's domains `--domain` picks: one by name, or every one for `all`."""
+    from generator import DOMAINS
 
-    return generate(
-        lambda path, data: storage.write(f"{landing_uri.rstrip('/')}/{path}", data),
-        days=days,
-        seed=seed,
-        scale=scale,
-        **batching,
+    return list(DOMAINS.values()) if name == "all" else [DOMAINS[name]]
+
+
+def _land(domain, landing_uri: str, storage, days: range, **options):
+    """Write `days` of `domain`'s sample files to the landing zone; returns the generator's manifest."""
+    return domain.generate(
+        lambda path, data: storage.write(f"{landing_uri.rstrip('/')}/{path}", data), days=days, **options
     )
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    """Write simulated days of raw fitness data into the landing zone."""
+    """Write simulated days of a domain's raw data into the landing zone."""
     from ingestion.storage import Storage
     from runtime.project import load_config
 
     landing = load_config().landing
     days = range(args.start_day, args.start_day + args.days)
-    batching = {"batches_per_day": args.batches_per_day}
-    if args.batch is not None:
-        batching["batches"] = range(args.batch, args.batch + 1)
+    options = {"seed": args.seed, "scale": args.scale}
+    if args.batches_per_day != 1 or args.batch is not None:
+        options["batches_per_day"] = args.batches_per_day
+        if args.batch is not None:
+            options["batches"] = range(args.batch, args.batch + 1)
     storage = Storage(landing.s3_endpoint, landing.s3_region)
-    manifest = _generate(landing.uri, storage, days, args.scale, args.seed, **batching)
-    total = sum(entry.bytes for batch in manifest.batches for entry in batch.files)
-    which = f"batch {args.batch} of " if args.batch is not None else ""
-    console.print(f"wrote {which}days {days.start}-{days.stop - 1} ({total / 1024 / 1024:,.1f} MB) to {landing.uri}")
+    for domain in _domains(args.domain):
+        if "batches_per_day" in options and not domain.sub_day_batches:
+            raise LakehouseError(f"--batches-per-day/--batch: the {domain.name} domain lands whole days only")
+    for domain in _domains(args.domain):
+        manifest = _land(domain, landing.uri, storage, days, **options)
+        total = sum(entry.bytes for entry in manifest.files())
+        which = f"batch {args.batch} of " if args.batch is not None else ""
+        console.print(
+            f"wrote {domain.name}: {which}days {days.start}-{days.stop - 1} ({total / 1024 / 1024:,.1f} MB) "
+            f"to {landing.uri}"
+        )
     return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """The main job on the embedded default: land sample days, ingest them, build every dbt layer, summarize.
-    The first run lands three simulated days, each landed and ingested in turn as a scheduler would (the device
-    registry is a full extract rewritten in place, so each version must be ingested before the next one lands);
-    each later run lands the next day. Then one dbt build."""
+    """The main job on the embedded default: land sample days of each domain, ingest them, build every dbt layer,
+    summarize. The first run lands each domain's first days (`Domain.demo_days`), each later run the next day.
+    A source whose files are full extracts rewritten in place (`allow_overwrites`) is ingested after every day,
+    as a scheduler would, so that no version of it is lost; the rest is ingested once. Then one dbt build of
+    what the new data touches."""
     from ingestion.ingest import Ingestor
     from runtime.dbt import build_changed
-    from runtime.landing import generated_days
     from runtime.project import load_config
     from runtime.report import layer_summary
     from runtime.spark import get_spark
@@ -289,13 +300,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
     config = load_config()
     spark = get_spark(_settings())
     ingestor = Ingestor(spark, config, bronze_schema=schema("bronze"))
-    done = generated_days(ingestor.storage, config.landing.uri)
-    days = range(0, 3) if not done else range(max(done) + 1, max(done) + 2)
+    landing = config.landing.uri.rstrip("/")
+    plans = {}
+    for domain in _domains(args.domain):
+        listing = ingestor.storage.list_files(f"{landing}/{domain.manifest_folder}")
+        done = domain.landed_days(file.path for file in listing.files)
+        plans[domain] = range(0, domain.demo_days) if not done else range(max(done) + 1, max(done) + 2)
+    full_extracts = [source for source in config.sources.values() if source.allow_overwrites]
     ingested_ok = True
-    for day in days:
-        _generate(config.landing.uri, ingestor.storage, range(day, day + 1), scale=1.0, seed=42)
-        console.print(f"[bold]landed[/] simulated day {day} in {config.landing.uri}")
-        ingested_ok &= _report(_ingest(ingestor, list(config.sources.values()))) == 0
+    rounds = max(len(days) for days in plans.values())
+    for index in range(rounds):
+        for domain, days in plans.items():
+            if index < len(days):
+                _land(domain, config.landing.uri, ingestor.storage, range(days[index], days[index] + 1))
+                console.print(f"[bold]landed[/] {domain.name} day {days[index]} in {config.landing.uri}")
+        if index < rounds - 1 and full_extracts:
+            results = ingestor.run_all(full_extracts)
+            if not all(result.ok for result in results):
+                ingested_ok &= _report(results) == 0
+    ingested_ok &= _report(_ingest(ingestor, list(config.sources.values()))) == 0
     console.print(f"[bold]ingested[/] into bronze in {time.monotonic() - started:.0f} s")
 
     build = build_changed()
@@ -350,7 +373,11 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--wait", action="store_true", help="queue behind another running process")
     replay.set_defaults(func=cmd_ingest_replay)
 
-    generate = sub.add_parser("generate", help="write simulated days of raw fitness data to the landing zone")
+    from generator import DOMAINS
+
+    domains = [*sorted(DOMAINS), "all"]
+    generate = sub.add_parser("generate", help="write simulated days of a domain's raw data to the landing zone")
+    generate.add_argument("--domain", choices=domains, default="all", help="which domain (default all)")
     generate.add_argument("--days", type=int, default=3, help="how many days (default 3)")
     generate.add_argument("--start-day", type=int, default=0, help="first simulated day (0 = 2026-01-05)")
     generate.add_argument("--scale", type=float, default=1.0, help="volume multiplier (24 x 7 days ~ 1 GB)")
@@ -372,6 +399,7 @@ def build_parser() -> argparse.ArgumentParser:
     engine.set_defaults(func=cmd_engine)
 
     demo = sub.add_parser("demo", help="the main job: sample data -> bronze -> silver -> gold")
+    demo.add_argument("--domain", choices=domains, default="all", help="land sample data of this domain (default all)")
     demo.set_defaults(func=cmd_demo)
     return parser
 

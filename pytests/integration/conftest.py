@@ -8,13 +8,13 @@ import gzip
 import logging
 import os
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from pyspark.sql import functions as F
 
-from generator import generate, local_writer
+from generator import DOMAINS, generate, local_writer
 from ingestion.config import parse_config
 from ingestion.ingest import Ingestor, SourceResult
 from ingestion.tables import TRANSFER_LOG
@@ -180,9 +180,10 @@ def lake(spark, tmp_path, unique) -> Lake:
 
 @dataclass
 class Pipeline:
-    manifests: list  # the generator's manifest of every batch landed
+    manifests: list  # the generator's manifest of every fitness batch landed
     landing: Path
     config: object  # the sources, pointed at `landing`
+    orders_manifests: list = field(default_factory=list)  # ... of every orders day landed
 
     def ingest(self, spark) -> list[SourceResult]:
         results = Ingestor(spark, self.config, bronze_schema="test_bronze").run_all(list(self.config.sources.values()))
@@ -206,22 +207,25 @@ def pipeline(spark, tmp_path_factory) -> Pipeline:
     )
     built = Pipeline([], landing, config)
 
-    def land(day: int, **batching) -> None:
+    def land(day: int, orders: range = range(0), **batching) -> None:
         written = generate(local_writer(landing), days=range(day, day + 1), scale=PIPELINE_SCALE, **batching)
         built.manifests.extend(written.batches)
+        written = DOMAINS["orders"].generate(local_writer(landing), days=orders, scale=PIPELINE_SCALE)
+        built.orders_manifests.extend(written.batches)
         built.ingest(spark)
 
     def build(after: str) -> None:
         assert build_changed().success, f"dbt build failed after {after}"
 
-    land(0)  # a whole day
+    # Orders land whole days beside them: five days first (deliveries, then refunds, take days), then one a batch.
+    land(0, orders=range(0, 5))  # a whole day
     build("day 0")
     quarters = {"batches_per_day": 4}  # day 1 in four batches of six hours; late data crosses them
-    land(1, **quarters, batches=range(0, 1))
+    land(1, **quarters, batches=range(0, 1), orders=range(5, 6))
     build("day 1, batch 0")
-    land(1, **quarters, batches=range(1, 2))
+    land(1, **quarters, batches=range(1, 2), orders=range(6, 7))
     land(1, **quarters, batches=range(2, 3))  # two ingestions, then one build: the same history as a build after each
     build("day 1, batches 1-2")
-    land(1, **quarters, batches=range(3, 4))
+    land(1, **quarters, batches=range(3, 4), orders=range(7, 8))
     build("day 1, batch 3")
     return built

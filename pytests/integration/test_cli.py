@@ -263,9 +263,13 @@ def test_an_unreachable_s3_endpoint_is_one_line(tmp_path):
 
 def test_generate_lands_one_batch_of_a_day(tmp_path):
     project = Project(tmp_path, {"events": {"path": "events", "format": "json", "schema": SCHEMA}})
-    run = project.lakehouse("generate", "--days", "1", "--scale", "0.05", "--batches-per-day", "4", "--batch", "1")
+    batch = ("--days", "1", "--scale", "0.05", "--batches-per-day", "4", "--batch", "1")
+    refused = project.lakehouse("generate", *batch)  # every domain, and orders lands whole days only
+    assert refused.returncode != 0 and "the orders domain lands whole days only" in refused.stderr
+    assert not project.landing.exists() or not any(project.landing.rglob("*.json"))
+    run = project.lakehouse("generate", "--domain", "fitness", *batch)
     assert run.returncode == 0, run.stderr
-    assert "wrote batch 1 of days 0-0" in run.stderr
+    assert "wrote fitness: batch 1 of days 0-0" in run.stderr
     manifests = [p.name for p in (project.landing / "_manifest").rglob("*") if p.is_file()]
     assert len(manifests) == 1 and manifests[0].endswith(".json")
     data = [p for p in project.landing.rglob("*") if p.is_file() and "_manifest" not in p.parts]

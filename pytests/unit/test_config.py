@@ -35,7 +35,10 @@ def _problems(raw: dict) -> list[str]:
 
 def test_the_repository_sources_file_is_valid():
     config = load_config(PROJECT_ROOT / "lakehouse.yml")
-    assert set(config.sources) == {"device_registry", "user_profile_cdc", "heart_rate", "workouts", "gym_logins"}
+    assert set(config.sources) == {
+        *("device_registry", "user_profile_cdc", "heart_rate", "workouts", "gym_logins"),
+        *("customers", "orders", "refunds"),
+    }
     assert config.sources["device_registry"].allow_overwrites
     address = "struct<street:string,city:string,state:string,zip:string>"
     assert config.sources["user_profile_cdc"].schema["address"] == address
