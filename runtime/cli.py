@@ -243,6 +243,25 @@ def cmd_lint(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_history(args: argparse.Namespace) -> int:
+    """A table's Delta history: each version, when and by which operation it was written, rows it wrote."""
+    from runtime.spark import get_spark
+    from runtime.time_travel import history_table
+
+    _stdout().print(history_table(get_spark(_settings()), args.table, args.limit))
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    """A table's rows as of a Delta version or a timestamp (time travel), or now."""
+    from runtime.spark import get_spark
+    from runtime.time_travel import rows_table
+
+    spark = get_spark(_settings())
+    _stdout().print(rows_table(spark, args.table, version=args.version, timestamp=args.timestamp, limit=args.limit))
+    return 0
+
+
 def _domains(name: str) -> list:
     """The generator's domains `--domain` picks: one by name, or every one for `all`."""
     from generator import DOMAINS
@@ -284,6 +303,24 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _merged(earlier: list, final: list) -> list:
+    """One result per source for several runs of it: the files of `earlier` runs before those of its `final` one."""
+    import dataclasses
+
+    merged = []
+    for result in final:
+        before = [run for run in earlier if run.source == result.source]
+        merged.append(
+            dataclasses.replace(
+                result,
+                files=[file for run in before for file in run.files] + result.files,
+                seconds=sum(run.seconds for run in before) + result.seconds,
+                error=next((run.error for run in before if run.error), None) or result.error,
+            )
+        )
+    return merged
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """The main job on the embedded default: land sample days of each domain, ingest them, build every dbt layer,
     summarize. The first run lands each domain's first days (`Domain.demo_days`), each later run the next day.
@@ -307,7 +344,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         done = domain.landed_days(file.path for file in listing.files)
         plans[domain] = range(0, domain.demo_days) if not done else range(max(done) + 1, max(done) + 2)
     full_extracts = [source for source in config.sources.values() if source.allow_overwrites]
-    ingested_ok = True
+    earlier = []
     rounds = max(len(days) for days in plans.values())
     for index in range(rounds):
         for domain, days in plans.items():
@@ -315,10 +352,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 _land(domain, config.landing.uri, ingestor.storage, range(days[index], days[index] + 1))
                 console.print(f"[bold]landed[/] {domain.name} day {days[index]} in {config.landing.uri}")
         if index < rounds - 1 and full_extracts:
-            results = ingestor.run_all(full_extracts)
-            if not all(result.ok for result in results):
-                ingested_ok &= _report(results) == 0
-    ingested_ok &= _report(_ingest(ingestor, list(config.sources.values()))) == 0
+            earlier += ingestor.run_all(full_extracts)
+    ingested_ok = _report(_merged(earlier, _ingest(ingestor, list(config.sources.values())))) == 0
     console.print(f"[bold]ingested[/] into bronze in {time.monotonic() - started:.0f} s")
 
     build = build_changed()
@@ -349,6 +384,19 @@ def build_parser() -> argparse.ArgumentParser:
     lint = sub.add_parser("lint", help="sqlfluff lint of the dbt SQL (dbt templater, sparksql dialect)")
     lint.add_argument("sqlfluff_args", nargs=argparse.REMAINDER)
     lint.set_defaults(func=cmd_lint)
+
+    history = sub.add_parser("history", help="a table's Delta versions, e.g. `lakehouse history silver.<model>`")
+    history.add_argument("table", help="<layer>.<table>, e.g. bronze.<table>")
+    history.add_argument("--limit", type=int, default=20, help="newest versions to list (default 20)")
+    history.set_defaults(func=cmd_history)
+
+    show = sub.add_parser("show", help="a table's rows as of a Delta version or a timestamp (time travel)")
+    show.add_argument("table", help="<layer>.<table>, e.g. silver.<model>")
+    when = show.add_mutually_exclusive_group()
+    when.add_argument("--version", type=int, help="a version `lakehouse history` lists")
+    when.add_argument("--timestamp", help="'YYYY-MM-DD[ HH:MM:SS[.ffffff]]' (UTC locally): the version then")
+    show.add_argument("--limit", type=int, default=20, help="rows to show (default 20)")
+    show.set_defaults(func=cmd_show)
 
     ingest = sub.add_parser("ingest", help="land raw files into bronze Delta tables")
     ingest_sub = ingest.add_subparsers(dest="ingest_command", required=True)

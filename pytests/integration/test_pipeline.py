@@ -95,6 +95,72 @@ def test_manifest_reconciles_with_silver_and_the_quarantine(spark, pipeline):
     assert silver == records - malformed - out_of_range - repeats
 
 
+def _orders_files(pipeline, source: str) -> list:
+    return [f for batch in pipeline.orders_manifests for f in batch.files if f.source == source]
+
+
+def _summed(files, kind: str) -> int:
+    return sum(f.records if kind == "records" else f.dirt.get(kind, 0) + f.events.get(kind, 0) for f in files)
+
+
+def _quarantined(spark, model: str, rule: str, *keys: str) -> int:
+    """Distinct records (by `keys`, read from the quarantined JSON) that `rule` of `model` quarantined."""
+    rows = spark.table("test_silver.expectation_quarantine").where(
+        (F.col("model_name") == model) & (F.col("rule_name") == rule)
+    )
+    return rows.select(*[F.get_json_object("record", f"$.{key}").alias(key) for key in keys]).distinct().count()
+
+
+def test_orders_manifest_reconciles_with_bronze_silver_gold_and_the_quarantine(spark, pipeline):
+    """Orders: every line landed is in bronze (malformed ones as corrupt records, unknown keys rescued); every
+    order placed is in silver once, unless it had no customer id (quarantined); every negative line is
+    quarantined once however many events repeated it; every refund and customer version is in silver once;
+    gold counts every silver order and refund exactly once."""
+    for source in ("customers", "orders", "refunds"):
+        files = _orders_files(pipeline, source)
+        bronze = spark.table(f"test_bronze.{source}")
+        assert bronze.count() == _summed(files, "records"), source
+        assert bronze.where(F.col("_corrupt_record").isNotNull()).count() == sum(f.malformed for f in files), source
+        assert bronze.where(F.col("_rescued_data").isNotNull()).count() == _summed(files, "unknown_field"), source
+
+    orders = _orders_files(pipeline, "orders")
+    placed, missing_customer = _summed(orders, "placed"), _summed(orders, "missing_customer_id")
+    negative_lines = _summed(orders, "negative_quantity")
+    assert missing_customer and negative_lines and _summed(orders, "late_event")  # the generator made each kind
+    silver_orders = spark.table("test_silver.int_orders")
+    assert silver_orders.count() == silver_orders.select("order_id").distinct().count() == placed - missing_customer
+    assert _quarantined(spark, "stg_orders__order_events", "customer_id_present", "order_id") == missing_customer
+    assert _quarantined(spark, "stg_orders__order_lines", "quantity_positive", "order_id", "line_no") == negative_lines
+
+    refunds = _summed(_orders_files(pipeline, "refunds"), "refunds")
+    assert refunds and spark.table("test_silver.stg_refunds__refunds").count() == refunds
+    customers = _orders_files(pipeline, "customers")
+    versions, signed_up = _summed(customers, "new") + _summed(customers, "update"), _summed(customers, "new")
+    assert spark.table("test_silver.stg_customers__customers").count() == versions
+    assert spark.table("test_silver.int_customers_current").count() == signed_up
+
+    daily = (
+        spark.table("test_gold.orders_daily_metrics")
+        .agg(F.sum("orders").alias("orders"), F.sum("cancelled_orders").alias("cancelled"), F.sum("refund_count"))
+        .first()
+    )
+    assert (daily.orders + daily.cancelled, daily[2]) == (placed - missing_customer, refunds)
+    summary = spark.table("test_gold.customer_order_summary")
+    assert summary.count() == signed_up
+    assert summary.agg(F.sum(F.col("orders") + F.col("cancelled_orders"))).first()[0] == placed - missing_customer
+    confidence = spark.table("test_gold.customer_data_confidence")
+    assert confidence.count() == signed_up
+    # A customer with an order carrying a quarantined line has a record that failed: their pass rate is below 1.
+    flawed = (
+        spark.table("test_silver.expectation_quarantine")
+        .where((F.col("model_name") == "stg_orders__order_lines") & (F.col("rule_name") == "quantity_positive"))
+        .select(F.get_json_object("record", "$.order_id").cast("bigint").alias("order_id"))
+        .join(silver_orders, "order_id")
+        .join(confidence, "customer_id")
+    )
+    assert flawed.count() and flawed.where(F.col("pass_rate") >= 1).count() == 0
+
+
 def test_every_completed_workout_has_its_readings(spark, pipeline):
     """Readings are attributed to the device's owner at their time, even when the device was later handed to
     someone else or its owner left: the registry's every extract version reaches bronze (each batch is ingested
