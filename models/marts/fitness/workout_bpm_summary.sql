@@ -161,7 +161,7 @@ user_marks as (
 
     session_readings_from as (
 
-        select coalesce(min(touched_sessions.started_at), timestamp'9999-12-31 00:00:00') as started_at
+        select coalesce(min(touched_sessions.started_at), timestamp '9999-12-31 00:00:00') as started_at
         from touched_sessions
 
     ),
