@@ -24,6 +24,15 @@ def day_label(day: int) -> str:
     return day_date(day).isoformat()
 
 
+def day_of_label(label: str) -> int | None:
+    """The simulated day of a `YYYY-MM-DD` label, or None if it is no date or before day 0."""
+    try:
+        day = (dt.date.fromisoformat(label) - DAY0).days
+    except ValueError:
+        return None
+    return day if day >= 0 else None
+
+
 def day_start(day: int) -> int:
     """The first second (UTC midnight) of simulated day `day`."""
     return DAY0_EPOCH + day * SECONDS_PER_DAY

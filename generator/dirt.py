@@ -51,13 +51,7 @@ class DirtRates:
     hour before midnight qualify, and not those already late, broken or delivered a day late."""
 
     def __post_init__(self) -> None:
-        for rate in fields(self):
-            value = getattr(self, rate.name)
-            if rate.name == "malformed_min":
-                if not isinstance(value, int) or value < 0:
-                    raise ValueError(f"malformed_min must be a non-negative integer, not {value!r}")
-            elif not 0 <= value <= 1:
-                raise ValueError(f"dirt rate {rate.name}={value!r} is not between 0 and 1")
+        check_rates(self)
 
     @classmethod
     def clean(cls) -> DirtRates:
@@ -70,6 +64,17 @@ class DirtRates:
         return {
             rate.name: getattr(self, rate.name) for rate in fields(self) if sub_day or not rate.metadata.get("sub_day")
         }
+
+
+def check_rates(rates) -> None:
+    """Every field of a domain's rates dataclass is a share between 0 and 1, but `malformed_min`, a count."""
+    for rate in fields(rates):
+        value = getattr(rates, rate.name)
+        if rate.name == "malformed_min":
+            if not isinstance(value, int) or value < 0:
+                raise ValueError(f"malformed_min must be a non-negative integer, not {value!r}")
+        elif not 0 <= value <= 1:
+            raise ValueError(f"dirt rate {rate.name}={value!r} is not between 0 and 1")
 
 
 def dirt_count(rate: float, population: int, minimum: int = 1) -> int:

@@ -12,7 +12,6 @@ batch began (`events.from_earlier_batches`). `parse_manifest_name` reads a batch
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 from collections import Counter
@@ -21,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from generator.batches import HOURS_PER_DAY, Batch
-from generator.clock import DAY0, day_label, iso
+from generator.clock import day_label, day_of_label, iso
 from generator.dirt import DirtRates
 from generator.files import RenderedFile
 from generator.sources import device_registry
@@ -52,16 +51,15 @@ def parse_manifest_name(name: str) -> Batch | None:
     match = _MANIFEST_NAME.search(name)
     if not match:
         return None
-    try:
-        day = (dt.date.fromisoformat(match.group(1)) - DAY0).days
-    except ValueError:
+    day = day_of_label(match.group(1))
+    if day is None:
         return None
     if match.group(2) is None:
         first, last = 0, HOURS_PER_DAY
     else:
         first, last = int(match.group(2)), int(match.group(3))
     hours = last - first
-    if day < 0 or hours <= 0 or last > HOURS_PER_DAY or HOURS_PER_DAY % hours or first % hours:
+    if hours <= 0 or last > HOURS_PER_DAY or HOURS_PER_DAY % hours or first % hours:
         return None
     return Batch(day, first // hours, HOURS_PER_DAY // hours)
 

@@ -35,7 +35,6 @@ Events per file: orders by status (`placed` ... `cancelled`, each distinct event
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 from collections import Counter
@@ -43,8 +42,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 
 from generator.batches import Batch
-from generator.clock import DAY0, day_label, day_of, iso
-from generator.dirt import dirt_count, python_rng
+from generator.clock import day_label, day_of, day_of_label, iso
+from generator.dirt import check_rates, dirt_count, python_rng
 from generator.files import RenderedFile, scattered, text_file, with_malformed
 from generator.manifest import BatchManifest, FileEntry, Manifest
 from generator.orders.catalog import SEEDS, load_catalog
@@ -77,13 +76,7 @@ class OrderDirtRates:
     """customers: share of customers without a country."""
 
     def __post_init__(self) -> None:
-        for rate in fields(self):
-            value = getattr(self, rate.name)
-            if rate.name == "malformed_min":
-                if not isinstance(value, int) or value < 0:
-                    raise ValueError(f"malformed_min must be a non-negative integer, not {value!r}")
-            elif not 0 <= value <= 1:
-                raise ValueError(f"dirt rate {rate.name}={value!r} is not between 0 and 1")
+        check_rates(self)
 
     @classmethod
     def clean(cls) -> OrderDirtRates:
@@ -131,13 +124,7 @@ def landed_days(paths: Iterable[str]) -> list[int]:
 def manifest_day(path: str) -> int | None:
     """The day an orders manifest path names, or None for any other path."""
     match = _MANIFEST_NAME.search(path)
-    if not match:
-        return None
-    try:
-        day = (dt.date.fromisoformat(match.group(1)) - DAY0).days
-    except ValueError:
-        return None
-    return day if day >= 0 else None
+    return day_of_label(match.group(1)) if match else None
 
 
 def _customers_file(world: OrdersWorld, day: int) -> RenderedFile:

@@ -10,7 +10,7 @@ day's file gathers the events of orders placed up to `HORIZON_DAYS` earlier. Eve
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from generator.clock import SECONDS_PER_DAY, day_of, day_start
 from generator.dirt import dirt_count, python_rng
@@ -111,7 +111,8 @@ class OrdersWorld:
                 self._signed_up(rng, number, start - rng.randint(1, 365) * SECONDS_PER_DAY)
                 for number in range(1, count + 1)
             ]
-            records = [_at(record, start + rng.randrange(SECONDS_PER_DAY)) for record in records]
+            # Day 0's extract: each customer's record as it stood on day 0, stamped when it was exported.
+            records = [replace(record, updated_at=start + rng.randrange(SECONDS_PER_DAY)) for record in records]
         else:
             base = self.customer_count(day - 1)
             latest = self.latest_customers(day - 1)
@@ -191,9 +192,7 @@ class OrdersWorld:
             )
         if negative:
             index = rng.randrange(len(lines))
-            lines[index] = Line(
-                lines[index].line_no, lines[index].product_id, -lines[index].quantity, lines[index].unit_price_cents
-            )
+            lines[index] = replace(lines[index], quantity=-lines[index].quantity)
         paid_at = placed_at + rng.randint(60, 1800)
         happened = [("placed", placed_at), ("paid", paid_at)]
         if rng.random() < CANCELLED:
@@ -255,20 +254,6 @@ class OrdersWorld:
         return sorted(refunds, key=lambda refund: (refund.refunded_at, refund.refund_id))
 
 
-def _at(customer: Customer, updated_at: int) -> Customer:
-    """Day 0's extract: each customer's record as it stood on day 0, stamped when it was exported."""
-    return Customer(
-        customer.customer_id,
-        customer.first_name,
-        customer.last_name,
-        customer.email,
-        customer.country,
-        customer.signed_up_at,
-        updated_at,
-        "new",
-    )
-
-
 def _updated(customer: Customer, rng: random.Random, updated_at: int, world: OrdersWorld) -> Customer:
     """The customer after a change of email, country or last name (a missing field stays missing)."""
     change = rng.choice(("email", "country", "last_name"))
@@ -279,6 +264,4 @@ def _updated(customer: Customer, rng: random.Random, updated_at: int, world: Ord
         country = rng.choice(world.catalog.stores).country
     else:
         last = rng.choice(LAST_NAMES)
-    return Customer(
-        customer.customer_id, customer.first_name, last, email, country, customer.signed_up_at, updated_at, "update"
-    )
+    return replace(customer, last_name=last, email=email, country=country, updated_at=updated_at, kind="update")
