@@ -324,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.update(LAKEHOUSE_HOME=str(state), LAKEHOUSE_ENV="dev", DBT_TARGET_PATH=str(state / "dbt-target"))
     os.environ.pop("LAKEHOUSE_LANDING_URI", None)
     sys.path.insert(0, str(ROOT))
-    from generator import generate, local_writer
+    from generator import DOMAINS, generate, local_writer
     from runtime.project import load_config
     from runtime.spark import SparkSettings, get_spark
 
@@ -333,8 +333,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["LAKEHOUSE_LANDING_URI"] = str(landing)
     config = load_config()
 
-    def generate_day(day: int) -> None:
-        generate(local_writer(landing), days=range(day, day + 1), seed=42, scale=scale)
+    def generate_day(day: int) -> None:  # every domain, so a full refresh is of data, not of empty tables
+        for domain in DOMAINS.values():
+            domain.generate(local_writer(landing), days=range(day, day + 1), seed=42, scale=scale)
 
     def land_batch(hour: int) -> None:  # one hour of the last day: about 1/(24 x days) of the data
         hourly = {"batches_per_day": 24, "batches": range(hour, hour + 1)}

@@ -452,8 +452,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Commands whose arguments all go to the tool they wrap (argparse's REMAINDER alone drops a leading `--select`).
+PASSTHROUGH = {"dbt": "dbt_args", "build": "dbt_args", "lint": "sqlfluff_args"}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    if argv and argv[0] in PASSTHROUGH and argv[1:] not in (["-h"], ["--help"]):
+        args = parser.parse_args(argv[:1])
+        setattr(args, PASSTHROUGH[argv[0]], list(argv[1:]))
+        return args
+    return parser.parse_args(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse_args(argv)
     try:
         return args.func(args)
     except (LakehouseError, IngestionError) as exc:

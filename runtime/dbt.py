@@ -57,9 +57,10 @@ def run_dbt(args: list[str], spark_settings: SparkSettings | None = None):
 
 
 def build_changed(args: list[str] | None = None, spark_settings: SparkSettings | None = None):
-    """`dbt build` of what new data or changed code can affect, not of everything: the nodes downstream of
-    sources loaded since the last successful build (dbt's `source_status:fresher+`, from `dbt source freshness`
-    on each source's `_ingested_at`) and of nodes changed since then (`state:modified+`). The first build, a
+    """`dbt build` of what new data or changed code can affect, not of everything (selectors.yml's `changed`):
+    the nodes downstream of sources loaded since the last successful build (dbt's `source_status:fresher+`, from
+    `dbt source freshness` on each source's `_ingested_at`) with their data tests, and the nodes changed since then
+    (`state:modified+`) with their data and unit tests. The first build, a
     `--full-refresh`, or one after a `--select` builds what dbt would. The artifacts of the last successful build
     are kept in <LAKEHOUSE_HOME>/dbt-state/<env>; a failed build leaves them as they were, so its work is redone.
     Returns dbt's result of the build.
@@ -72,7 +73,7 @@ def build_changed(args: list[str] | None = None, spark_settings: SparkSettings |
     freshness = run_dbt(["source", "freshness"], spark_settings).exception is None
     known = freshness and (state / "sources.json").exists() and (state / "manifest.json").exists()
     if known and not partial and "--full-refresh" not in args:
-        args = ["--select", "source_status:fresher+ state:modified+", "--state", str(state), *args]
+        args = ["--selector", "changed", "--state", str(state), *args]
     result = run_dbt(["build", *args], spark_settings)
     if result.success and freshness and not partial:
         state.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,9 @@ that grants are skipped on Spark."""
 
 from __future__ import annotations
 
+import os
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -25,7 +27,7 @@ def test_only_a_changed_model_and_its_children_build(spark, pipeline, tmp_path, 
 
     branch = tmp_path / "branch"
     branch.mkdir()
-    for item in ("dbt_project.yml", "models", "macros", "seeds", "tests"):
+    for item in ("dbt_project.yml", "selectors.yml", "models", "macros", "seeds", "tests"):
         copy = shutil.copytree if (PROJECT_ROOT / item).is_dir() else shutil.copy2
         copy(PROJECT_ROOT / item, branch / item)
     model = next((branch / "models").rglob(f"{CHANGED}.sql"))
@@ -50,6 +52,14 @@ def test_only_a_changed_model_and_its_children_build(spark, pipeline, tmp_path, 
     assert tested == {CHANGED, "gym_summary"}
     after = {table: spark.sql(f"describe history {table} limit 1").first().version for table in UNCHANGED}
     assert after == before  # nothing else was written
+
+    # `lakehouse build`'s selector (selectors.yml) on the same branch: the changed code's unit tests run with it.
+    shutil.copy2(Path(os.environ["DBT_TARGET_PATH"]) / "sources.json", tmp_path / "target" / "sources.json")
+    listed = run_dbt(
+        ["ls", "--selector", "changed", "--state", str(main_state), "--resource-type", "unit_test", "--output", "name",
+         "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "ls-logs"), "--quiet"]
+    )  # fmt: skip
+    assert listed.success and sorted(listed.result) == ["test_gym_summary_overlap_and_local_date"]
 
     notices = [line for line in (logs / "dbt.log").read_text().splitlines() if "grants: not applied" in line]
     assert len(notices) == 1, notices
