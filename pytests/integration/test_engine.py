@@ -31,10 +31,6 @@ SCALE = 0.1
 # When a build or an ingestion ran: differ between any two runs (the quarantine's record_hash hashes `record`, which
 # is compared without them).
 RUN_COLUMNS = ("_built_at", "_ingested_at", "invocation_id", "quarantined_at", "record_hash")
-# One domain's models and what they read: the fitness domain has every kind of model the project builds (incremental
-# merges, SCD2 history, point-in-time joins, expectations); building the other domain over empty sources on the
-# cluster would only add per-node overhead.
-FITNESS = ("--select", "+path:models/*/fitness")
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -130,7 +126,7 @@ def test_the_project_on_a_cluster_with_tables_on_s3_equals_the_local_run(
     try:
         status = lakehouse("engine", "status")
         assert status.returncode == 0 and "answering" in status.stdout and standalone_cluster in status.stdout
-        for step in (("ingest", "run"), ("build", *FITNESS)):
+        for step in (("ingest", "run"), ("build",)):
             run = lakehouse(*step)
             assert run.returncode == 0, f"{step}: {run.stdout[-3000:]}\n{run.stderr[-3000:]}"
             assert "Traceback" not in run.stderr
@@ -143,7 +139,7 @@ def test_the_project_on_a_cluster_with_tables_on_s3_equals_the_local_run(
         results = Ingestor(spark, config, bronze_schema="dev_bronze").run_all(list(config.sources.values()))
         assert all(result.ok for result in results)
         # Models and seeds only: the comparison is of tables, and the cluster's build ran every test already.
-        assert run_dbt(["build", *FITNESS, "--exclude", "resource_type:test", "resource_type:unit_test"]).success
+        assert run_dbt(["build", "--exclude", "resource_type:test", "resource_type:unit_test"]).success
         local, on_cluster = {}, {}
         for layer in ("silver", "gold"):
             for table in built_tables(spark, f"dev_{layer}"):
@@ -155,7 +151,7 @@ def test_the_project_on_a_cluster_with_tables_on_s3_equals_the_local_run(
 
         # Ingestion and a build started together on the one engine: both succeed, every file exactly once.
         land(1)
-        ingest, build = lakehouse("ingest", "run", wait=False), lakehouse("build", *FITNESS, wait=False)
+        ingest, build = lakehouse("ingest", "run", wait=False), lakehouse("build", wait=False)
         for name, process in (("ingest", ingest), ("build", build)):
             out, err = process.communicate(timeout=900)
             assert process.returncode == 0, f"{name}: {out[-3000:]}\n{err[-3000:]}"
