@@ -8,7 +8,7 @@
     {%- set query = 'select min(' ~ expression ~ ') from ' ~ relation ~ ' where ' ~ where -%}
     {%- if execute and this.schema -%}
         {%- set value = run_query(query).columns[0].values()[0] -%}
-        {{ return("cast(null as timestamp)" if value is none else "timestamp'" ~ value ~ "'") }}
+        {{ return("cast(null as timestamp)" if value is none else "timestamp '" ~ value ~ "'") }}
     {%- endif -%}
     {{ return('(' ~ query ~ ')') }}
 {% endmacro %}

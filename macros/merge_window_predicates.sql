@@ -13,7 +13,7 @@
         {%- endif -%}
         {%- set earliest = run_query('select min(' ~ column ~ ') from ' ~ source).columns[0].values()[0] -%}
         {%- if earliest is not none -%}
-            {%- do predicates.append('DBT_INTERNAL_DEST.' ~ column ~ " >= timestamp'" ~ earliest ~ "'") -%}
+            {%- do predicates.append('DBT_INTERNAL_DEST.' ~ column ~ " >= timestamp '" ~ earliest ~ "'") -%}
         {%- endif -%}
     {%- endif -%}
     {{ return(predicates) }}
