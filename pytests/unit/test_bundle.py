@@ -258,6 +258,7 @@ def test_dbt_commands_are_valid_dbt_command_lines(monkeypatch):
         parsed.append((group.name, context.params))
     (build, params), (freshness, _) = parsed
     assert (build, freshness) == ("build", "freshness")
+    assert params["exclude_resource_types"] == ("unit_test",)  # unit tests follow code (CI), not data
     assert params["vars"] == {
         "analysts_group": "lakehouse-analysts",
         "engineers_group": "lakehouse-engineers",
