@@ -10,6 +10,15 @@
     {%- endfor -%}
     {%- set marks = {} -%}
     {%- if execute and this.schema -%}
+        {#- A table an older version of the model built lacks them: say so in one line, not with Spark's error. -#}
+        {%- set existing = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
+        {%- set missing = columns | reject('in', existing) | list -%}
+        {%- if missing -%}
+            {{ exceptions.raise_compiler_error(
+                this ~ " lacks " ~ missing | join(', ') ~ " (built by an older version of " ~ model.name
+                ~ "): rebuild it with `lakehouse build --full-refresh --select " ~ model.name ~ "`"
+            ) }}
+        {%- endif -%}
         {%- set query -%}
             select {% for column in columns %}coalesce(max({{ column }}), -1){{ ', ' if not loop.last }}{% endfor %}
             from {{ this }}
