@@ -122,10 +122,15 @@ def _failpoint(name: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
+_kill_timer_armed = threading.Event()
+
+
 def _arm_kill_timer() -> None:
-    """Crash tests set LAKEHOUSE_KILL_AFTER=<seconds> to SIGKILL the process at an arbitrary moment of a run."""
+    """Crash tests set LAKEHOUSE_KILL_AFTER=<seconds> to SIGKILL the process at an arbitrary moment of a run, counted
+    from when it starts writing (once per process): the planning before it only reads."""
     delay = os.environ.get("LAKEHOUSE_KILL_AFTER")
-    if delay:
+    if delay and not _kill_timer_armed.is_set():
+        _kill_timer_armed.set()
         timer = threading.Timer(float(delay), os.kill, (os.getpid(), signal.SIGKILL))
         timer.daemon = True
         timer.start()
@@ -184,7 +189,6 @@ class Ingestor:
         self.log = TransferLog(spark, self.schema_name)
         self.history = SchemaHistory(spark, self.schema_name)
         self._states: dict[str, SourceState] = {}
-        _arm_kill_timer()
 
     # --- public API ---------------------------------------------------------------------------------------
 
@@ -204,6 +208,7 @@ class Ingestor:
         scheduler shares the cores between their jobs). Results in the order of `sources`."""
         plans = plans or {}
         self._state([source for source in sources if source.name not in plans])  # one scan of the transfer log
+        _arm_kill_timer()
         if len(sources) <= 1:
             return [self.run(source, plans.get(source.name)) for source in sources]
         with ThreadPoolExecutor(max_workers=min(PARALLEL_SOURCES, len(sources)), thread_name_prefix="ingest") as pool:
