@@ -25,7 +25,7 @@ from pathlib import Path
 
 from runtime.errors import SetupError
 from runtime.jars import ensure_jars
-from runtime.spark import SparkSettings, check_java, lock_file, log_dir, spark_conf
+from runtime.spark import SparkSettings, check_java, lock_file, log_dir, spark_conf, with_class_archive
 
 CONNECT_SERVER = "org.apache.spark.sql.connect.service.SparkConnectServer"
 DEFAULT_PORT = 15002  # Spark Connect's own default
@@ -117,6 +117,7 @@ def start(settings: SparkSettings, master: str | None = None, port: int = DEFAUL
     check_java()
     features = {"delta", "s3"} if settings.s3 is not None else {"delta"}
     jars = ensure_jars(features, settings.jars_dir)
+    settings = with_class_archive(settings)
     master = master or f"local[{settings.cores}]"
     # The server holds the state folder's lock for its whole life (the lock file's descriptor is inherited), so
     # no in-process command can open the same metastore beside it.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -64,3 +65,15 @@ def test_databricks_target_names_the_missing_variables():
     result = _run_cli(["dbt", "build", "--target", "databricks"], env)
     assert result.returncode == 2
     assert "DATABRICKS_HOST, DATABRICKS_HTTP_PATH, DBT_ENV_SECRET_DATABRICKS_TOKEN" in result.stderr
+
+
+def test_the_spark_jvm_maps_the_class_archive_setup_wrote_and_runs_the_quick_jit(spark, spark_settings):
+    from runtime.class_archive import archive_path
+
+    archive = archive_path(spark_settings.jars_dir)
+    if archive.with_suffix(".failed").exists():
+        pytest.skip(f"this Java cannot write a class archive (see {archive.with_suffix('.log')})")
+    assert archive.is_file(), "no class archive: `lakehouse setup` (run by `make test`) writes it"
+    jvm = spark.sparkContext._gateway.proc.pid
+    assert str(archive) in Path(f"/proc/{jvm}/maps").read_text()  # mapped, not merely named on the command line
+    assert "-XX:TieredStopAtLevel=1" in Path(f"/proc/{jvm}/cmdline").read_text().split("\0")

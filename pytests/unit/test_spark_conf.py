@@ -1,3 +1,4 @@
+from dataclasses import replace
 from pathlib import Path
 
 from runtime.spark import S3Settings, SparkSettings, needs_s3, spark_conf
@@ -64,3 +65,19 @@ def test_the_engine_is_the_same_spark_as_a_connect_server_and_keeps_keys_off_its
     same -= {"spark.hadoop.fs.s3a.access.key", "spark.hadoop.fs.s3a.secret.key"}
     assert {key: conf[key] for key in same} == {key: in_process[key] for key in same}
     assert "topsecret" not in " ".join(command) and "AKIA" not in " ".join(command)
+
+
+def test_the_driver_runs_the_quick_jit_and_maps_a_class_archive_unless_it_writes_one(tmp_path):
+    from runtime.class_archive import archive_path
+    from runtime.spark import QUICK_START_JIT, with_class_archive
+
+    settings = SparkSettings(state=tmp_path, jars_dir=tmp_path / "jars")
+    assert QUICK_START_JIT in spark_conf(settings, [])["spark.driver.extraJavaOptions"]
+    assert with_class_archive(settings).java_options == ""  # setup has not written one: nothing to map
+    archive = archive_path(settings.jars_dir)
+    archive.parent.mkdir(parents=True)
+    archive.write_bytes(b"")
+    options = spark_conf(with_class_archive(settings), [])["spark.driver.extraJavaOptions"]
+    assert f"-XX:SharedArchiveFile={archive} -Xshare:auto" in options
+    writing = replace(settings, java_options="-XX:ArchiveClassesAtExit=/tmp/x.jsa")
+    assert with_class_archive(writing) == writing
