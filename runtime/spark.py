@@ -27,10 +27,6 @@ from runtime.project import jar_cache_dir
 SUPPORTED_JAVA = (17, 21)
 LOG4J = Path(__file__).with_name("log4j2.properties")
 FAIR_SCHEDULER = Path(__file__).with_name("fairscheduler.xml")
-# The client JIT only, with room for its code: on 2 cores the optimizing compiler's threads compete with the work.
-# Measured on this machine: a cold `lakehouse ingest run` with nothing new 15% faster, a full dbt build 11% faster,
-# ingesting 75 MB of JSON unchanged (BENCHMARKS.md, "JVM start-up").
-QUICK_START_JIT = "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=240m"
 
 
 @dataclass(frozen=True)
@@ -73,12 +69,9 @@ def spark_conf(settings: SparkSettings, jars: list[Path]) -> dict[str, str]:
         "spark.sql.catalogImplementation": "hive",
         "spark.sql.warehouse.dir": settings.warehouse or str(state / "warehouse"),
         "spark.hadoop.javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={state / 'metastore_db'};create=true",
-        "spark.driver.extraJavaOptions": " ".join(
-            [
-                f"-Dderby.system.home={state} -Dlog4j.configurationFile={LOG4J} -Dlakehouse.log.dir={log_dir(state)}",
-                QUICK_START_JIT,
-                settings.java_options,
-            ]
+        "spark.driver.extraJavaOptions": (
+            f"-Dderby.system.home={state} -Dlog4j.configurationFile={LOG4J} -Dlakehouse.log.dir={log_dir(state)} "
+            f"{settings.java_options}"
         ).strip(),
         # Hourly batches make small files: Delta compacts a table's small files after a write once there are many.
         "spark.databricks.delta.autoCompact.enabled": "true",

@@ -67,12 +67,11 @@ def test_the_engine_is_the_same_spark_as_a_connect_server_and_keeps_keys_off_its
     assert "topsecret" not in " ".join(command) and "AKIA" not in " ".join(command)
 
 
-def test_the_driver_runs_the_quick_jit_and_maps_a_class_archive_unless_it_writes_one(tmp_path):
+def test_the_driver_maps_the_class_archive_unless_it_writes_one(tmp_path):
     from runtime.class_archive import archive_path
-    from runtime.spark import QUICK_START_JIT, with_class_archive
+    from runtime.spark import with_class_archive
 
     settings = SparkSettings(state=tmp_path, jars_dir=tmp_path / "jars")
-    assert QUICK_START_JIT in spark_conf(settings, [])["spark.driver.extraJavaOptions"]
     assert with_class_archive(settings).java_options == ""  # setup has not written one: nothing to map
     archive = archive_path(settings.jars_dir)
     archive.parent.mkdir(parents=True)
