@@ -77,7 +77,7 @@ def ensure_archive(jars_dir: Path) -> tuple[Path | None, str]:
 
 
 def _train(archive: Path) -> None:
-    """Load what real runs load: land a day of every domain, ingest it, then run the statements dbt issues."""
+    """Load what real runs load: land a small day of the fitness domain, ingest it, run the statements dbt issues."""
     from pyspark import SparkContext
 
     from generator import DOMAINS
