@@ -77,7 +77,7 @@ def ensure_archive(jars_dir: Path) -> tuple[Path | None, str]:
 
 
 def _train(archive: Path) -> None:
-    """Load what real runs load: land a small day of the fitness domain, ingest it, run the statements dbt issues."""
+    """Load what real runs load: land a small day of every domain, ingest it, run the statements dbt issues."""
     from pyspark import SparkContext
 
     from generator import DOMAINS
@@ -88,14 +88,14 @@ def _train(archive: Path) -> None:
 
     config = load_config()
     storage = Storage(None, "us-east-1")
-    # One domain has every format (CSV, JSON) and evolution mode the sources use.
-    DOMAINS["fitness"].generate(
-        lambda path, data: storage.write(f"{config.landing.uri}/{path}", data), days=range(1), scale=0.05
-    )
+    for domain in DOMAINS.values():
+        domain.generate(
+            lambda path, data: storage.write(f"{config.landing.uri}/{path}", data), days=range(1), scale=0.05
+        )
     settings = SparkSettings(state=state_dir(), java_options=f"-XX:ArchiveClassesAtExit={archive}")
     spark = get_spark(settings)
     ingestor = Ingestor(spark, config, bronze_schema="training_bronze")
-    ingestor.run_all(list(config.sources.values()))  # the other domain's sources find no files
+    ingestor.run_all(list(config.sources.values()))
     spark.sql("create schema if not exists training_silver")
     for statement in (
         "create or replace view training_silver.v as select *, row_number() over (partition by source order by "
