@@ -125,6 +125,14 @@ def _failpoint(name: str) -> None:
 _kill_timer_armed = threading.Event()
 
 
+def _concurrently(work: Callable, sources: list[SourceConfig]) -> list:
+    """`work` on every source, a few at a time, results in the order of `sources`."""
+    if len(sources) <= 1:
+        return [work(source) for source in sources]
+    with ThreadPoolExecutor(max_workers=min(PARALLEL_SOURCES, len(sources)), thread_name_prefix="ingest") as pool:
+        return list(pool.map(work, sources))
+
+
 def _arm_kill_timer() -> None:
     """Crash tests set LAKEHOUSE_KILL_AFTER=<seconds> to SIGKILL the process at an arbitrary moment of a run, counted
     from when it starts writing (once per process): the planning before it only reads."""
@@ -203,16 +211,19 @@ class Ingestor:
         plan = plan_files(listing.files, state.seen, source.allow_overwrites)
         return SourcePlan(unlogged, plan, listing.hidden, state.last_batch + 1)
 
+    def plan_all(self, sources: list[SourceConfig]) -> dict[str, SourcePlan]:
+        """`plan()` for every source, from one scan of the transfer log, the sources' listings and bronze histories
+        read at the same time."""
+        self._state(sources)
+        return dict(zip([source.name for source in sources], _concurrently(self.plan, sources), strict=True))
+
     def run_all(self, sources: list[SourceConfig], plans: dict[str, SourcePlan] | None = None) -> list[SourceResult]:
         """Run every source, at the same time: small sources do not queue behind each other (Spark's FAIR
         scheduler shares the cores between their jobs). Results in the order of `sources`."""
         plans = plans or {}
         self._state([source for source in sources if source.name not in plans])  # one scan of the transfer log
         _arm_kill_timer()
-        if len(sources) <= 1:
-            return [self.run(source, plans.get(source.name)) for source in sources]
-        with ThreadPoolExecutor(max_workers=min(PARALLEL_SOURCES, len(sources)), thread_name_prefix="ingest") as pool:
-            return list(pool.map(lambda source: self.run(source, plans.get(source.name)), sources))
+        return _concurrently(lambda source: self.run(source, plans.get(source.name)), sources)
 
     def run(self, source: SourceConfig, plan: SourcePlan | None = None) -> SourceResult:
         """Ingest every file of `source` not ingested yet, then stop (like Auto Loader's availableNow). `plan`,

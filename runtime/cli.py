@@ -94,7 +94,7 @@ def _ingest(ingestor, sources) -> list:
     """Plan every source, then ingest them together under one progress bar."""
     from runtime.report import ingest_progress
 
-    plans = {source.name: ingestor.plan(source) for source in sources}
+    plans = ingestor.plan_all(sources)
     totals = {
         name: (len(plan.plan.to_ingest), sum(f.size for f in plan.plan.to_ingest)) for name, plan in plans.items()
     }
@@ -109,7 +109,7 @@ def cmd_ingest_run(args: argparse.Namespace) -> int:
     config, ingestor = _ingestor(args, stop=stop)
     sources = config.select(args.source)
     if args.dry_run:
-        return _print_plan({source.name: ingestor.plan(source) for source in sources})
+        return _print_plan(ingestor.plan_all(sources))
     return _report(_ingest(ingestor, sources))
 
 
