@@ -10,7 +10,7 @@ INSTALLED := $(VENV)/.installed
 DATABRICKS_DUMMY := DATABRICKS_HOST=parse-only.invalid DATABRICKS_HTTP_PATH=/sql/1.0/warehouses/parse-only LAKEHOUSE_DEVELOPER=ci \
 	DBT_ENV_SECRET_DATABRICKS_TOKEN=parse-only
 
-.PHONY: demo test bench lint parse pytest setup lock clean
+.PHONY: demo test bench bench-hostile lint parse pytest setup lock clean
 
 demo: setup
 	$(BIN)/lakehouse demo
@@ -21,6 +21,10 @@ test: setup lint parse pytest
 SCALE ?= reference
 bench: setup
 	$(BIN)/python bench/run.py --scale $(SCALE)
+
+# Not part of `make test` either: ingestion of a hostile landing folder in every schema-evolution mode.
+bench-hostile: setup
+	$(BIN)/python bench/hostile.py
 
 setup: $(INSTALLED)
 	$(BIN)/lakehouse setup --s3

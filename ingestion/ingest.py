@@ -24,6 +24,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import TypeVar
 from urllib.parse import unquote
 
 from pyspark.sql import Observation, SparkSession
@@ -103,6 +104,7 @@ class SourceResult:
         return self.error is None and not any(r.status in ("failed", "rewrite_ignored") for r in self.files)
 
 
+R = TypeVar("R")
 Progress = Callable[[str, FileResult], None]  # called once per file as its batch finishes
 
 
@@ -334,6 +336,9 @@ class Ingestor:
                 batch.failed[file.uri] = str(exc)
             self._finish(batch, {}, result)
             raise
+        if not batch.readable:  # every file failed alone while its columns were read
+            self._finish(batch, {}, result)
+            return
         _failpoint("before-write")
         counts, unknown = self._write(batch, schema)
         _failpoint("after-write")
@@ -351,16 +356,21 @@ class Ingestor:
                 batch.fail(file, found.problem)
 
     def _write(self, batch: _Batch, schema: T.StructType) -> tuple[dict[str, tuple[int, int, int]], list[str]]:
-        """Write the readable files; a file Spark cannot read fails alone and the rest is written again. Returns
-        rows (written, rescued, quarantined) per file and the unknown keys found in the rows."""
+        """Write the readable files. Returns rows (written, rescued, quarantined) per file and the unknown keys
+        found in the rows."""
+        return self._reading(batch, "write", lambda: self._write_once(batch, schema)) or ({}, [])
+
+    def _reading(self, batch: _Batch, step: str, action: Callable[[], R]) -> R | None:
+        """`action()`, which reads the batch's readable files: a file Spark cannot read (a truncated gzip, say)
+        fails alone and `action` runs again on the rest. None once no file is left."""
         while batch.readable:
             try:
-                return self._write_once(batch, schema)
-            except ConcurrentRunError:
+                return action()
+            except IngestionError:
                 raise
             except Exception as exc:
                 culprit = _file_named_in(exc, batch.readable)
-                log.warning("source %s, batch %s: write failed", batch.source.name, batch.batch_id, exc_info=True)
+                log.warning("source %s, batch %s: %s failed", batch.source.name, batch.batch_id, step, exc_info=True)
                 if culprit is None:
                     # Not one file's fault: nothing is settled, every file of the batch is tried again next run.
                     raise IngestionError(
@@ -368,7 +378,7 @@ class Ingestor:
                         "(no file was settled; the next run tries them again)"
                     ) from None
                 batch.fail(culprit, _first_line(exc))
-        return {}, []
+        return None
 
     def _write_once(self, batch: _Batch, schema: T.StructType):
         files = batch.readable
@@ -516,8 +526,14 @@ class Ingestor:
         announce (CSV headers, Parquet footers, the first lines of JSON files). Returns the table's schema."""
         source, bronze = batch.source, batch.bronze
         if not bronze.exists():
-            columns = incoming_columns(self.spark, source, batch.readable, batch.sniffs)
-            schema = self._inferred_schema(source, batch.readable, self._capped([], columns, batch, result))
+            columns = self._incoming_columns(batch)
+            if not batch.readable:
+                return T.StructType([])
+            names = self._capped([], columns, batch, result)
+            infer = lambda: self._inferred_schema(source, batch.readable, names)  # noqa: E731
+            schema = self._reading(batch, "schema inference", infer)
+            if not batch.readable:
+                return T.StructType([])
             bronze.create(schema)
             self.history.record(source.name, bronze.name, "inferred", schema.fieldNames(), schema, batch.batch_id)
             return bronze.schema()
@@ -530,7 +546,7 @@ class Ingestor:
                     batch.fail(file, problem)
         mode = source.schema_evolution
         if mode == "failOnNewColumns":
-            new = [n for n in incoming_columns(self.spark, source, batch.readable, batch.sniffs) if n not in known]
+            new = [n for n in self._incoming_columns(batch) if n not in known]
             if new:
                 names = ", ".join(file.uri for file in batch.readable)
                 raise SchemaChangeError(
@@ -554,7 +570,12 @@ class Ingestor:
         source = batch.source
         if source.format == "json":
             return json_head_keys([batch.sniffs[file.uri] for file in batch.readable])
-        return incoming_columns(self.spark, source, batch.readable, batch.sniffs)
+        return self._incoming_columns(batch)
+
+    def _incoming_columns(self, batch: _Batch) -> list[str]:
+        """The columns of the batch's readable files (a file that cannot be read fails alone)."""
+        read = lambda: incoming_columns(self.spark, batch.source, batch.readable, batch.sniffs)  # noqa: E731
+        return self._reading(batch, "reading the columns", read) or []
 
     @staticmethod
     def _capped(existing: list[str], names: list[str], batch: _Batch, result: SourceResult) -> list[str]:

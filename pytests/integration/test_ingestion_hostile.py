@@ -3,6 +3,7 @@ in bronze (typed, rescued or quarantined) or as a failed file with one clear cau
 
 from __future__ import annotations
 
+import gzip
 import json
 
 import pytest
@@ -77,6 +78,25 @@ def test_unsupported_compression_and_hidden_files_are_reported(lake):
     assert "zip-compressed" in files["c.json"].error
     assert result.hidden_files == 2
     assert lake.bronze(name).count() == 1  # no garbage rows from the archives
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["failOnNewColumns", "inferred"])
+def test_a_truncated_gzip_fails_alone_while_columns_are_read(lake, declared):
+    """Modes that read the files' columns before writing (failOnNewColumns; a first batch without a declared
+    schema) meet the broken file there, not in the write: it still fails alone, the rest is ingested."""
+    options = {"schema": {"id": "bigint"}, "schema_evolution": "failOnNewColumns"} if declared else {}
+    name = lake.source("cut", **options)
+    lake.write("cut/a.json", '{"id": 1}\n{"id": 2}\n')
+    whole = gzip.compress("".join(f'{{"id": {i}}}\n' for i in range(50_000)).encode())
+    lake.write("cut/b.json.gz", whole[: len(whole) // 2])  # its head decompresses; its end is missing
+
+    result = lake.run(name)
+
+    files = {r.file.uri.rsplit("/", 1)[-1]: r for r in result.files}
+    assert result.error is None
+    assert files["a.json"].status == "committed" and files["a.json"].rows_written == 2
+    assert files["b.json.gz"].status == "failed" and "b.json.gz" in files["b.json.gz"].error
+    assert sorted(r.id for r in lake.bronze(name).collect()) in ([1, 2], ["1", "2"])
 
 
 def test_values_that_only_fit_with_a_loss_are_rescued(lake):

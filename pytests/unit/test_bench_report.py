@@ -1,7 +1,11 @@
 """The benchmark report is well-formed (the harness itself is run by hand: see bench/run.py)."""
 
+import gzip
 import importlib.util
+import json
 import sys
+
+import pytest
 
 from runtime.project import PROJECT_ROOT
 
@@ -50,3 +54,23 @@ def test_report_has_every_figure_and_says_whether_goals_are_met(monkeypatch):
     assert "- `silver.t`: 1 / 2" in text
     assert "Slowest nodes of the incremental build: `b` 2.0 s, `a` 1.0 s" in text
     assert "Delta data files per table after the incremental build: `dev_silver.t` 3" in text
+
+
+def test_the_hostile_folder_is_as_hostile_as_it_says(tmp_path):
+    spec = importlib.util.spec_from_file_location("bench_hostile", PROJECT_ROOT / "bench" / "hostile.py")
+    hostile = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hostile)
+
+    records = hostile.land(tmp_path / "hostile")
+
+    files = {path.name: path for path in (tmp_path / "hostile").iterdir()}
+    assert len(files) == len(records) == 33
+    assert records["many-lines.json"] == 200_000
+    wide = json.loads(files["wide.json"].read_text().splitlines()[0])
+    assert len(wide) == 3 + 3000
+    assert max(len(line) for line in files["long-line.json"].read_bytes().splitlines()) > 8 * 1024 * 1024
+    with pytest.raises(EOFError):
+        gzip.decompress(files["broken.json.gz"].read_bytes())
+    for name, count in records.items():
+        if name.endswith(".json"):
+            assert len(files[name].read_text().splitlines()) == count, name
