@@ -10,8 +10,11 @@
     Incremental: a build recomputes only the completed sessions that something new can change, and merges them:
       - sessions whose events arrived in newer batches (a new session, a late stop);
       - sessions holding a reading of a newer batch (a late or re-sent reading);
-      - sessions of users with a newer profile version, or whose devices' registrations changed (a device
-        handed over moves readings between owners).
+      - sessions of users with profile events in newer batches (a change, a deletion, late or not), from the
+        earliest of those events' business time on: an event reshapes the user's profile history from its
+        updated_at on, never before, so older sessions keep the version they had;
+      - sessions of users whose devices' registrations changed (a device handed over moves readings between
+        owners).
     Each kept row remembers the newest batch of each input it was computed from (the _*_batch_id columns);
     their maxima are the watermarks. The readings are read from the earliest start among the touched sessions
     on, so a build costs what its new data touches, not all history.
@@ -47,6 +50,12 @@ profiles as (
 
 ),
 
+profile_events as (
+
+    select * from {{ ref('stg_user_profile_cdc__profile_events') }}
+
+),
+
 registrations as (
 
     select * from {{ ref('int_device_registrations_historized') }}
@@ -67,34 +76,13 @@ completed_sessions as (
 
 ),
 
-user_batches as (
-
-    select
-        profiles.user_id,
-        max(profiles._batch_id) as profiles_batch_id,
-        cast(null as bigint) as registrations_batch_id
-    from profiles
-    group by profiles.user_id
-
-    union all
+user_registration_marks as (
 
     select
         registrations.user_id,
-        cast(null as bigint) as profiles_batch_id,
         max(registrations._batch_id) as registrations_batch_id
     from registrations
     group by registrations.user_id
-
-),
-
-user_marks as (
-
-    select
-        user_batches.user_id,
-        coalesce(max(user_batches.profiles_batch_id), -1) as profiles_batch_id,
-        coalesce(max(user_batches.registrations_batch_id), -1) as registrations_batch_id
-    from user_batches
-    group by user_batches.user_id
 
 ),
 
@@ -119,13 +107,18 @@ user_marks as (
 
     ),
 
-    changed_users as (
+    changed_profiles as (
 
-        select profiles.user_id
-        from profiles
-        where profiles._batch_id > {{ marks._profiles_batch_id }}
+        select
+            profile_events.user_id,
+            min(profile_events.updated_at) as changed_from
+        from profile_events
+        where profile_events._batch_id > {{ marks._profiles_batch_id }}
+        group by profile_events.user_id
 
-        union
+    ),
+
+    changed_owners as (
 
         select registrations.user_id
         from registrations
@@ -154,8 +147,17 @@ user_marks as (
 
         select completed_sessions.*
         from completed_sessions
-        left semi join changed_users
-            on completed_sessions.user_id = changed_users.user_id
+        left semi join changed_profiles
+            on
+                completed_sessions.user_id = changed_profiles.user_id
+                and completed_sessions.started_at >= changed_profiles.changed_from
+
+        union
+
+        select completed_sessions.*
+        from completed_sessions
+        left semi join changed_owners
+            on completed_sessions.user_id = changed_owners.user_id
 
     ),
 
@@ -217,6 +219,26 @@ session_readings as (
 
 ),
 
+session_profile_marks as (
+
+    -- The newest batch among the profile events up to each session's start: the lineage of its demographics.
+    select
+        touched_sessions.user_id,
+        touched_sessions.workout_id,
+        touched_sessions.session_id,
+        max(profile_events._batch_id) as profiles_batch_id
+    from touched_sessions
+    inner join profile_events
+        on
+            touched_sessions.user_id = profile_events.user_id
+            and touched_sessions.started_at >= profile_events.updated_at
+    group by
+        touched_sessions.user_id,
+        touched_sessions.workout_id,
+        touched_sessions.session_id
+
+),
+
 with_profiles as (
 
     select
@@ -225,11 +247,16 @@ with_profiles as (
         profiles.city,
         profiles.state,
         profiles.birth_date,
-        coalesce(user_marks.profiles_batch_id, -1) as profiles_batch_id,
-        coalesce(user_marks.registrations_batch_id, -1) as registrations_batch_id
+        coalesce(session_profile_marks.profiles_batch_id, -1) as profiles_batch_id,
+        coalesce(user_registration_marks.registrations_batch_id, -1) as registrations_batch_id
     from session_readings
-    left join user_marks
-        on session_readings.user_id = user_marks.user_id
+    left join session_profile_marks
+        on
+            session_readings.user_id = session_profile_marks.user_id
+            and session_readings.workout_id = session_profile_marks.workout_id
+            and session_readings.session_id = session_profile_marks.session_id
+    left join user_registration_marks
+        on session_readings.user_id = user_registration_marks.user_id
     left join profiles
         on
             session_readings.user_id = profiles.user_id
