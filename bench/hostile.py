@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/hostile.py            # appends a section to BENCHMARKS.md
 
-The folder is what a new user's first landing zone can look like (33 files, about 13 MB): one record with 3,000
+The folder is what a new user's first landing zone can look like (33 files, about 18 MB): one record with 3,000
 keys, one 8 MB value on one line, 200,000 small lines, 250 new columns spread over 500 lines, a truncated gzip, and
 28 ordinary files. Everything runs in one process and one Spark session on a state folder of its own
 (.lakehouse/bench-hostile); each mode ingests into a bronze schema of its own, so every mode sees the same files from

@@ -7,3 +7,9 @@ class IngestionError(Exception):
 
 class ConfigError(IngestionError):
     """The sources file is invalid."""
+
+
+def listed(names: list[str], shown: int = 10) -> str:
+    """The first `shown` names and how many more: a message stays one readable line however many there are."""
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more

@@ -33,7 +33,7 @@ from pyspark.sql import types as T
 
 from ingestion.config import COLUMN_NAME, Config, SourceConfig
 from ingestion.discovery import FileInfo, Plan, batches, escape_glob, plan_files, select_files
-from ingestion.errors import IngestionError
+from ingestion.errors import IngestionError, listed
 from ingestion.readers import (
     RAW,
     UNKNOWN_KEYS,
@@ -548,11 +548,11 @@ class Ingestor:
         if mode == "failOnNewColumns":
             new = [n for n in self._incoming_columns(batch) if n not in known]
             if new:
-                names = ", ".join(file.uri for file in batch.readable)
+                files = listed([file.uri for file in batch.readable], 3)
                 raise SchemaChangeError(
-                    f"source {source.name}: new column(s) {', '.join(new)} in batch {batch.batch_id} "
-                    f"(files: {names}); schema_evolution is failOnNewColumns: declare them in lakehouse.yml or "
-                    "change the mode"
+                    f"source {source.name}: {len(new)} new column(s) {listed(new)} in batch {batch.batch_id} "
+                    f"({len(batch.readable)} file(s): {files}); schema_evolution is failOnNewColumns: declare them "
+                    "in lakehouse.yml or change the mode"
                 )
         if mode == "addNewColumns":
             announced = self._announced_columns(batch)

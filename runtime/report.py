@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from ingestion.errors import listed
 from ingestion.ingest import FileResult, SourceResult
 
 MB = 1024 * 1024
@@ -73,13 +74,13 @@ def notes(results: list[SourceResult]) -> list[str]:
     lines = []
     for result in results:
         if result.new_columns:
-            lines.append(f"{result.source}: new columns added to bronze: {', '.join(result.new_columns)}")
+            lines.append(f"{result.source}: new columns added to bronze: {listed(result.new_columns, 50)}")
         if result.rescued_columns:
-            lines.append(f"{result.source}: unknown columns kept in _rescued_data: {_names(result.rescued_columns)}")
+            lines.append(f"{result.source}: unknown columns kept in _rescued_data: {listed(result.rescued_columns)}")
         if result.capped_columns:
             lines.append(
                 f"{result.source}: {len(result.capped_columns)} more new column(s) kept in _rescued_data, over "
-                f"max_new_columns_per_batch: {_names(result.capped_columns)}"
+                f"max_new_columns_per_batch: {listed(result.capped_columns)}"
             )
         if result.hidden_files:
             lines.append(
@@ -95,11 +96,6 @@ def notes(results: list[SourceResult]) -> list[str]:
         if result.error:
             lines.append(f"[red]{result.source}: {result.error}[/]")
     return lines
-
-
-def _names(names: list[str], shown: int = 10) -> str:
-    more = f" and {len(names) - shown} more" if len(names) > shown else ""
-    return ", ".join(names[:shown]) + more
 
 
 def problems(results: list[SourceResult]) -> list[str]:

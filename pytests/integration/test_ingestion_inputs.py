@@ -184,12 +184,15 @@ def test_fail_on_new_columns_stops_with_file_and_columns_and_writes_nothing(lake
     name = lake.source("strict", schema={"id": "bigint"}, schema_evolution="failOnNewColumns")
     lake.write("strict/ok.json", '{"id": 1}\n')
     assert lake.run(name).ok
-    lake.write("strict/drift.json", '{"id": 2, "surprise": 1}\n')
+    wide = {"id": 2, "surprise": 1, **{f"k{i:03d}": i for i in range(300)}}
+    lake.write("strict/drift.json", json.dumps(wide) + "\n")
 
     result = lake.run(name)
 
     assert not result.ok
     assert "surprise" in result.error and "drift.json" in result.error and name in result.error
+    assert "301 new column(s)" in result.error and "and 291 more" in result.error  # one line, not 301 names
+    assert len(result.error) < 600
     assert lake.bronze(name).count() == 1
     assert lake.log(name).where(F.col("status") == "failed").count() == 1
 
