@@ -25,7 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from bench.run import machine  # noqa: E402
+from bench.run import machine, publish  # noqa: E402
 
 SCHEMA = {"id": "bigint", "v": "string", "ts": "timestamp"}
 GOAL_SECONDS = 60
@@ -142,11 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         f"- Records in the readable files: {expected:,}; the truncated gzip fails alone in every mode.",
     ]
     lines += [f"- `{mode}` stopped: {out['error']}" for mode, out in outcome.items() if out["error"]]
-    section = "\n".join(lines) + "\n"
-    print(section)
-    if args.output:
-        with args.output.open("a") as out:
-            out.write("\n" + section)
+    publish("\n".join(lines) + "\n", args.output)
     return 0
 
 

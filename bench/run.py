@@ -320,6 +320,14 @@ def report(scale: str, figures: dict, ingest: dict, rewrites: dict, nodes: dict,
     return "\n".join(lines) + "\n"
 
 
+def publish(section: str, output: Path | None) -> None:
+    """Print a benchmark's section and append it to `output` (BENCHMARKS.md)."""
+    print(section)
+    if output:
+        with output.open("a") as out:
+            out.write("\n" + section)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", choices=SCALES, default="small")
@@ -358,11 +366,7 @@ def main(argv: list[str] | None = None) -> int:
     ingest = bench_ingestion(spark, config, landed, args.repeat, memory, figures)
     rewrites, nodes = bench_dbt(spark, config, land_batch, args.repeat, memory, figures, state / "dbt-target")
     figures["file_counts"] = file_counts(spark)
-    section = report(args.scale, figures, ingest, rewrites, nodes, args.repeat)
-    print(section)
-    if args.output:
-        with args.output.open("a") as out:
-            out.write("\n" + section)
+    publish(report(args.scale, figures, ingest, rewrites, nodes, args.repeat), args.output)
     return 0
 
 

@@ -526,13 +526,10 @@ class Ingestor:
         announce (CSV headers, Parquet footers, the first lines of JSON files). Returns the table's schema."""
         source, bronze = batch.source, batch.bronze
         if not bronze.exists():
-            columns = self._incoming_columns(batch)
-            if not batch.readable:
-                return T.StructType([])
-            names = self._capped([], columns, batch, result)
+            names = self._capped([], self._incoming_columns(batch), batch, result)
             infer = lambda: self._inferred_schema(source, batch.readable, names)  # noqa: E731
             schema = self._reading(batch, "schema inference", infer)
-            if not batch.readable:
+            if schema is None:  # every file failed alone; _execute logs them
                 return T.StructType([])
             bronze.create(schema)
             self.history.record(source.name, bronze.name, "inferred", schema.fieldNames(), schema, batch.batch_id)
