@@ -1,8 +1,34 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='merge',
+        unique_key=['mac_address', 'gym_id', 'login_at'],
+        merge_window_column='login_at',
+    )
+}}
+
+{#-
+    Incremental like stg_heart_rate__readings: each build reads only the bronze rows of batches newer than any the
+    table holds and merges them on the login's key, so its expectations, tests and readers cost what the batch
+    costs, not every login since the start. A re-sent login (a later logout) replaces the one it re-sends; the
+    merge and the unchanged-row check touch only the table's rows from the new logins' earliest time on.
+-#}
+
+{%- if is_incremental() -%}
+    {%- set watermark = batch_watermark() -%}
+    {%- set window_start = incremental_window_start(
+        source('gym_logins', 'gym_logins'), 'cast(login as timestamp)', '_batch_id > ' ~ watermark
+    ) -%}
+{%- endif %}
+
 with
 
 source as (
 
     select * from {{ source('gym_logins', 'gym_logins') }}
+    {% if is_incremental() %}
+        where _batch_id > {{ watermark }}
+    {% endif %}
 
 ),
 
@@ -56,10 +82,15 @@ final as (
         ranked._source_file,
         ranked._source_row,
         ranked._batch_id,
-        ranked._ingested_at
+        ranked._ingested_at,
+        {{ built_at() }} as _built_at
     from ranked
     where ranked.version_rank = 1
 
 )
 
-select * from final
+{% if is_incremental() %}
+    {{ exclude_unchanged('final', 'login_at >= ' ~ window_start) }}
+{% else %}
+    select * from final
+{% endif %}

@@ -1,8 +1,34 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='merge',
+        unique_key=['user_id', 'workout_id', 'session_id', 'action', 'occurred_at'],
+        merge_window_column='occurred_at',
+    )
+}}
+
+{#-
+    Incremental like stg_heart_rate__readings: each build reads only the bronze rows of batches newer than any the
+    table holds and merges them on the event's key, so the sessions model downstream reads a table instead of
+    deduplicating every event since the start each time it needs them. The merge and the unchanged-row check touch
+    only the table's rows from the new events' earliest time on.
+-#}
+
+{%- if is_incremental() -%}
+    {%- set watermark = batch_watermark() -%}
+    {%- set window_start = incremental_window_start(
+        source('workouts', 'workouts'), 'cast(`timestamp` as timestamp)', '_batch_id > ' ~ watermark
+    ) -%}
+{%- endif %}
+
 with
 
 source as (
 
     select * from {{ source('workouts', 'workouts') }}
+    {% if is_incremental() %}
+        where _batch_id > {{ watermark }}
+    {% endif %}
 
 ),
 
@@ -58,10 +84,15 @@ final as (
         ranked._source_file,
         ranked._source_row,
         ranked._batch_id,
-        ranked._ingested_at
+        ranked._ingested_at,
+        {{ built_at() }} as _built_at
     from ranked
     where ranked.version_rank = 1
 
 )
 
-select * from final
+{% if is_incremental() %}
+    {{ exclude_unchanged('final', 'occurred_at >= ' ~ window_start) }}
+{% else %}
+    select * from final
+{% endif %}
