@@ -175,23 +175,55 @@ def test_every_completed_workout_has_its_readings(spark, pipeline):
 
 
 def test_a_bad_batch_is_quarantined_and_deduplicated_like_a_full_build(spark, pipeline):
-    """Expectations and deduplication check the new batch as they check everything: a NULL key and an
-    out-of-range value are quarantined, a key sent twice in the file keeps its later line. (Last in the module:
-    it adds data to the shared pipeline.)"""
+    """Expectations and deduplication check the new batch as they check everything, in each incremental staging
+    model: NULL keys, out-of-range values and impossible actions are quarantined, a key sent twice in a file keeps
+    its later line, and only the new batch is checked. (Last in the module: it adds data to the shared
+    pipeline.)"""
     device = spark.table("test_silver.stg_heart_rate__readings").first().device_id
-    lines = [
+    readings = [
         {"device_id": device, "time": "2026-01-06T23:59:01Z", "heartrate": 70.0},
         {"device_id": None, "time": "2026-01-06T23:59:02Z", "heartrate": 71.0},
         {"device_id": device, "time": "2026-01-06T23:59:03Z", "heartrate": 300.0},
         {"device_id": device, "time": "2026-01-06T23:59:04Z", "heartrate": 90.0},
         {"device_id": device, "time": "2026-01-06T23:59:04Z", "heartrate": 80.0},
     ]
-    target = pipeline.landing / "heart_rate" / "day=2026-01-06" / "zz-bad-batch.json"
-    target.write_text("".join(json.dumps(line) + "\n" for line in lines))
-    quarantine = spark.table("test_silver.expectation_quarantine").where(
-        F.col("model_name") == "stg_heart_rate__readings"
+    start = {"user_id": 1, "workout_id": 99990001, "session_id": 99990001, "action": "start"}
+    events = [
+        {**start, "timestamp": "2026-01-06T23:58:00Z"},
+        {**start, "user_id": None, "timestamp": "2026-01-06T23:58:01Z"},
+        {**start, "action": "pause", "timestamp": "2026-01-06T23:58:02Z"},
+        {**start, "timestamp": "2026-01-06T23:58:00Z"},
+    ]
+    logins = [
+        "aa:bb:cc:dd:ee:01,1,2026-01-06T23:50:00Z,2026-01-06T23:55:00Z",
+        ",1,2026-01-06T23:51:00Z,2026-01-06T23:52:00Z",
+        "aa:bb:cc:dd:ee:01,1,2026-01-06T23:53:00Z,2026-01-06T23:52:00Z",
+        "aa:bb:cc:dd:ee:01,1,2026-01-06T23:50:00Z,2026-01-06T23:56:00Z",
+    ]
+    day = "day=2026-01-06"
+    for source in ("heart_rate", "workouts", "gym_logins"):
+        (pipeline.landing / source / day).mkdir(parents=True, exist_ok=True)
+    (pipeline.landing / "heart_rate" / day / "zz-bad-batch.json").write_text(
+        "".join(json.dumps(line) + "\n" for line in readings)
     )
-    before = {row.rule_name: row["count"] for row in quarantine.groupBy("rule_name").count().collect()}
+    (pipeline.landing / "workouts" / day / "zz-bad-batch.json").write_text(
+        "".join(json.dumps(line) + "\n" for line in events)
+    )
+    (pipeline.landing / "gym_logins" / day / "zz-bad-batch.csv").write_text(
+        "mac_address,gym_id,login,logout\n" + "".join(line + "\n" for line in logins)
+    )
+    expected = {  # model: (rules that quarantine one row each, rows the build checked)
+        "stg_heart_rate__readings": ({"device_id_present": 1, "heart_rate_in_range": 1}, len(readings)),
+        "stg_workouts__workout_events": ({"session_key_present": 1, "action_is_start_or_stop": 1}, len(events)),
+        "stg_gym_logins__logins": ({"login_key_present": 1, "logout_after_login": 1}, len(logins)),
+    }
+    quarantine = spark.table("test_silver.expectation_quarantine")
+
+    def quarantined(model: str) -> dict[str, int]:
+        rows = quarantine.where(F.col("model_name") == model).groupBy("rule_name").count().collect()
+        return {row.rule_name: row["count"] for row in rows}
+
+    before = {model: quarantined(model) for model in expected}
 
     pipeline.ingest(spark)
     built = build_changed()
@@ -199,23 +231,32 @@ def test_a_bad_batch_is_quarantined_and_deduplicated_like_a_full_build(spark, pi
     kinds = {r.node.resource_type for r in built.result}
     assert "test" in kinds and "unit_test" not in kinds  # new data reruns data tests; unit tests follow code only
 
-    after = {row.rule_name: row["count"] for row in quarantine.groupBy("rule_name").count().collect()}
-    added = {rule: after.get(rule, 0) - before.get(rule, 0) for rule in after}
-    assert {rule: n for rule, n in added.items() if n} == {"device_id_present": 1, "heart_rate_in_range": 1}
-    readings = spark.table("test_silver.stg_heart_rate__readings").where(
+    for model, (rules, checked) in expected.items():
+        after = quarantined(model)
+        added = {rule: after[rule] - before[model].get(rule, 0) for rule in after}
+        assert {rule: n for rule, n in added.items() if n} == rules, model
+        latest = (
+            spark.table("test_silver.expectation_results")
+            .where(F.col("model_name") == model)
+            .orderBy(F.col("recorded_at").desc())
+            .first()
+        )
+        assert latest.rows_checked == checked, model  # the build checked the new batch, not all history
+    new_readings = spark.table("test_silver.stg_heart_rate__readings").where(
         (F.col("device_id") == device) & (F.col("measured_at") >= "2026-01-06 23:59:00")
     )
-    assert sorted((str(r.measured_at), r.heart_rate_bpm) for r in readings.collect()) == [
+    assert sorted((str(r.measured_at), r.heart_rate_bpm) for r in new_readings.collect()) == [
         ("2026-01-06 23:59:01", 70.0),
         ("2026-01-06 23:59:04", 80.0),
     ]
-    latest = (
-        spark.table("test_silver.expectation_results")
-        .where(F.col("model_name") == "stg_heart_rate__readings")
-        .orderBy(F.col("recorded_at").desc())
-        .first()
-    )
-    assert latest.rows_checked == len(lines)  # the build checked the new batch, not all history
+    session = spark.table("test_silver.stg_workouts__workout_events").where(F.col("session_id") == 99990001)
+    assert [(r.user_id, r.action, str(r.occurred_at)) for r in session.collect()] == [
+        (1, "start", "2026-01-06 23:58:00")
+    ]
+    visits = spark.table("test_silver.stg_gym_logins__logins").where(F.col("mac_address") == "aa:bb:cc:dd:ee:01")
+    assert [(str(r.login_at), str(r.logout_at)) for r in visits.collect()] == [
+        ("2026-01-06 23:50:00", "2026-01-06 23:56:00")
+    ]
 
 
 def test_build_tests_check_the_rows_it_wrote_and_dbt_test_checks_all(spark, pipeline):
