@@ -188,6 +188,7 @@ class Ingestor:
         storage: Storage | None = None,
         progress: Progress | None = None,
         should_stop: Callable[[], bool] = lambda: False,
+        before_run: Callable[[int], object] = lambda input_bytes: None,
     ):
         self.spark = spark
         self.config = config
@@ -196,6 +197,7 @@ class Ingestor:
         self.run_id = uuid.uuid4().hex
         self.progress = progress or (lambda source, result: None)
         self.should_stop = should_stop
+        self.before_run = before_run  # told the bytes a run is about to read (the runtime tunes Spark to them)
         self.log = TransferLog(spark, self.schema_name)
         self.history = SchemaHistory(spark, self.schema_name)
         self._states: dict[str, SourceState] = {}
@@ -222,10 +224,10 @@ class Ingestor:
     def run_all(self, sources: list[SourceConfig], plans: dict[str, SourcePlan] | None = None) -> list[SourceResult]:
         """Run every source, at the same time: small sources do not queue behind each other (Spark's FAIR
         scheduler shares the cores between their jobs). Results in the order of `sources`."""
-        plans = plans or {}
-        self._state([source for source in sources if source.name not in plans])  # one scan of the transfer log
+        plans = {**self.plan_all([source for source in sources if source.name not in (plans or {})]), **(plans or {})}
+        self.before_run(sum(file.size for plan in plans.values() for file in plan.plan.to_ingest))
         _arm_kill_timer()
-        return _concurrently(lambda source: self.run(source, plans.get(source.name)), sources)
+        return _concurrently(lambda source: self.run(source, plans[source.name]), sources)
 
     def run(self, source: SourceConfig, plan: SourcePlan | None = None) -> SourceResult:
         """Ingest every file of `source` not ingested yet, then stop (like Auto Loader's availableNow). `plan`,

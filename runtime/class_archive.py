@@ -84,7 +84,7 @@ def _train(archive: Path) -> None:
     from ingestion.ingest import Ingestor
     from ingestion.storage import Storage
     from runtime.project import load_config, state_dir
-    from runtime.spark import SparkSettings, get_spark
+    from runtime.spark import COMPILE_FROM_BYTES, SparkSettings, fit_codegen, get_spark
 
     config = load_config()
     storage = Storage(None, "us-east-1")
@@ -94,10 +94,11 @@ def _train(archive: Path) -> None:
         )
     settings = SparkSettings(state=state_dir(), java_options=f"-XX:ArchiveClassesAtExit={archive}")
     spark = get_spark(settings)
-    ingestor = Ingestor(spark, config, bronze_schema="training_bronze")
+    ingestor = Ingestor(spark, config, bronze_schema="training_bronze", before_run=lambda n: fit_codegen(spark, n))
     ingestor.run_all(list(config.sources.values()))
     spark.sql("create schema if not exists training_silver")
-    for statement in (
+    # Small runs interpret their queries, big ones compile them (runtime/spark.py's compiles): load both.
+    statements = (
         "create or replace view training_silver.v as select *, row_number() over (partition by source order by "
         "batch_id desc) as n from training_bronze.ingestion_transfer_log",
         "create or replace table training_silver.t using delta as select source, count(*) as files, "
@@ -109,8 +110,11 @@ def _train(archive: Path) -> None:
         "describe table extended training_silver.t",
         "describe history training_silver.t",
         "show table extended in training_silver like '*'",
-    ):
-        spark.sql(statement).collect()
+    )
+    for input_bytes in (0, COMPILE_FROM_BYTES):
+        fit_codegen(spark, input_bytes)
+        for statement in statements:
+            spark.sql(statement).collect()
     spark.stop()
     gateway = SparkContext._gateway
     gateway.proc.stdin.close()  # the JVM exits when its stdin closes, and writes the archive as it exits

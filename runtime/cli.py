@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import signal
 import sys
@@ -64,14 +65,15 @@ class _StopFlag:
 def _ingestor(args, progress=None, stop=None):
     from ingestion.ingest import Ingestor
     from runtime.project import load_config
-    from runtime.spark import get_spark
+    from runtime.spark import fit_codegen, get_spark
 
     config = load_config()
     spark = get_spark(_settings(wait=getattr(args, "wait", False)))
     kwargs = {"progress": progress} if progress else {}
     if stop:
         kwargs["should_stop"] = stop
-    return config, Ingestor(spark, config, bronze_schema=schema("bronze"), **kwargs)
+    before_run = functools.partial(fit_codegen, spark)
+    return config, Ingestor(spark, config, bronze_schema=schema("bronze"), before_run=before_run, **kwargs)
 
 
 def _report(results) -> int:
@@ -335,12 +337,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from runtime.dbt import build_changed
     from runtime.project import load_config
     from runtime.report import layer_summary
-    from runtime.spark import get_spark
+    from runtime.spark import fit_codegen, get_spark
 
     started = time.monotonic()
     config = load_config()
     spark = get_spark(_settings())
-    ingestor = Ingestor(spark, config, bronze_schema=schema("bronze"))
+    ingestor = Ingestor(spark, config, bronze_schema=schema("bronze"), before_run=functools.partial(fit_codegen, spark))
     landing = config.landing.uri.rstrip("/")
     plans = {}
     for domain in _domains(args.domain):

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import os
 import shutil
+from datetime import datetime, timezone
 from pathlib import Path
 
 from runtime.errors import SetupError
-from runtime.project import PROJECT_ROOT, environment, state_dir
-from runtime.spark import SparkSettings, get_spark
+from runtime.project import PROJECT_ROOT, environment, schema, state_dir
+from runtime.spark import SparkSettings, fit_codegen, get_spark
 from runtime.workspace import check_reachable
 
 DATABRICKS_ENV = ("DATABRICKS_HOST", "DATABRICKS_HTTP_PATH", "DBT_ENV_SECRET_DATABRICKS_TOKEN")
@@ -35,18 +36,22 @@ def dbt_environment() -> None:
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 
 
-def run_dbt(args: list[str], spark_settings: SparkSettings | None = None):
+def run_dbt(args: list[str], spark_settings: SparkSettings | None = None, landed_since: datetime | None = None):
     """Invoke dbt with `args` (e.g. ["build", "--select", "staging"]); return dbt's result object.
 
-    Needs `spark_settings` for the local target unless a session is already running.
+    Needs `spark_settings` for the local target unless a session is already running. `landed_since`: the run
+    reads only the data landed since then (an incremental build), which decides whether Spark compiles its queries.
     """
     from dbt.cli.main import dbtRunner
+    from pyspark.sql import SparkSession
 
     dbt_environment()
     target = _target(args)
     needs_spark = args[:1] not in (["parse"], ["ls"], ["list"], ["clean"], ["deps"], ["debug"])
-    if target == "local" and needs_spark and spark_settings is not None:
-        get_spark(spark_settings)
+    if target == "local" and needs_spark:
+        spark = get_spark(spark_settings) if spark_settings is not None else SparkSession.getActiveSession()
+        if spark is not None:
+            fit_codegen(spark, landed_bytes(spark, landed_since))
     if target == "databricks":
         missing = [name for name in DATABRICKS_ENV if not os.environ.get(name)]
         if missing:
@@ -54,6 +59,17 @@ def run_dbt(args: list[str], spark_settings: SparkSettings | None = None):
         if needs_spark or args[:1] == ["debug"]:  # every command that connects; parse and ls do not
             check_reachable(os.environ["DATABRICKS_HOST"])
     return dbtRunner().invoke(args)
+
+
+def landed_bytes(spark, since: datetime | None = None) -> int:
+    """Raw bytes of the files ingested into bronze (since `since`), from the transfer log: the data a build reads."""
+    log = f"{schema('bronze')}.ingestion_transfer_log"
+    if not spark.catalog.tableExists(log):
+        return 0
+    where = "status = 'committed'"
+    if since is not None:
+        where += f" and finished_at > timestamp '{since.astimezone(timezone.utc):%Y-%m-%d %H:%M:%S.%f}'"
+    return spark.sql(f"select coalesce(sum(file_size), 0) from {log} where {where}").first()[0]
 
 
 def build_changed(args: list[str] | None = None, spark_settings: SparkSettings | None = None):
@@ -72,9 +88,11 @@ def build_changed(args: list[str] | None = None, spark_settings: SparkSettings |
     # Freshness first: data landing during the build is newer than what this build saw, so the next one takes it.
     freshness = run_dbt(["source", "freshness"], spark_settings).exception is None
     known = freshness and (state / "sources.json").exists() and (state / "manifest.json").exists()
+    since = None
     if known and not partial and "--full-refresh" not in args:
         args = ["--selector", "changed", "--state", str(state), *args]
-    result = run_dbt(["build", *args], spark_settings)
+        since = datetime.fromtimestamp((state / "sources.json").stat().st_mtime, timezone.utc)
+    result = run_dbt(["build", *args], spark_settings, landed_since=since)
     if result.success and freshness and not partial:
         state.mkdir(parents=True, exist_ok=True)
         for artifact in ("sources.json", "manifest.json"):

@@ -106,6 +106,14 @@ def problems(results: list[SourceResult]) -> list[str]:
     return lines
 
 
+def table_names(spark, schema: str) -> list[str]:
+    """The tables (not views) of `schema`, sorted. By SQL: the catalog API's listTables cannot decode its rows
+    while queries are interpreted (runtime/spark.py's fit_codegen)."""
+    views = {row.viewName for row in spark.sql(f"show views in `{schema}`").collect()}
+    found = {row.tableName for row in spark.sql(f"show tables in `{schema}`").collect() if not row.isTemporary}
+    return sorted(found - views)
+
+
 def layer_summary(spark, console: Console, env: str | None = None, sample_rows: int = 3) -> None:
     """Rows per table in each layer, expectation failures per rule, and a few rows of each gold table."""
     from runtime.project import layers, schema
@@ -118,13 +126,11 @@ def layer_summary(spark, console: Console, env: str | None = None, sample_rows: 
         name = schema(layer, env)
         if not spark.catalog.databaseExists(name):
             continue
-        for entry in sorted(spark.catalog.listTables(name), key=lambda t: t.name):
-            if entry.tableType == "VIEW" or entry.isTemporary:
-                continue
-            rows = spark.table(f"`{name}`.`{entry.name}`").count()
-            table.add_row(layer, f"{name}.{entry.name}", f"{rows:,}")
+        for entry in table_names(spark, name):
+            rows = spark.table(f"`{name}`.`{entry}`").count()
+            table.add_row(layer, f"{name}.{entry}", f"{rows:,}")
             if layer == "gold":
-                gold_tables.append(f"`{name}`.`{entry.name}`")
+                gold_tables.append(f"`{name}`.`{entry}`")
     console.print(table)
     results = f"{schema('silver', env)}.expectation_results"
     if spark.catalog.tableExists(results):

@@ -20,6 +20,7 @@ from ingestion.ingest import Ingestor, SourceResult
 from ingestion.tables import TRANSFER_LOG
 from runtime.dbt import build_changed
 from runtime.project import load_config
+from runtime.report import table_names
 
 PIPELINE_SCALE = 0.5
 S3_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
@@ -36,11 +37,7 @@ AUDIT_LOGS = {"expectation_results"}  # append-only by design: one row per rule 
 
 def built_tables(spark, schema: str) -> list[str]:
     """The tables (not views) of `schema` whose content a build determines, by name."""
-    return sorted(
-        t.name
-        for t in spark.catalog.listTables(schema)
-        if t.tableType not in ("VIEW", "TEMPORARY") and not t.isTemporary and t.name not in AUDIT_LOGS
-    )
+    return [name for name in table_names(spark, schema) if name not in AUDIT_LOGS]
 
 
 def fingerprint(frame, ignore: tuple[str, ...] = ("_built_at",)) -> tuple[int, int]:

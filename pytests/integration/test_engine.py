@@ -5,6 +5,7 @@ an ingestion and a dbt build started together on the engine must both succeed wi
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -24,6 +25,7 @@ from ingestion.storage import Storage
 from runtime.dbt import run_dbt
 from runtime.engine import _spark_home
 from runtime.project import load_config
+from runtime.spark import fit_codegen
 
 pytestmark = pytest.mark.integration
 LAKEHOUSE = [sys.executable, "-m", "runtime.cli"]
@@ -131,12 +133,18 @@ def test_the_project_on_a_cluster_with_tables_on_s3_equals_the_local_run(
             assert run.returncode == 0, f"{step}: {run.stdout[-3000:]}\n{run.stderr[-3000:]}"
             assert "Traceback" not in run.stderr
 
-        # The same files, in process on this machine, into the dev environment of the test metastore.
+        # The same files, in process on this machine, into the dev environment of the test metastore. The cluster
+        # interpreted its queries (a few MB: runtime/spark.py's compiles); here they are compiled, so the comparison
+        # also shows that both ways of evaluating give the same tables.
         monkeypatch.setenv("LAKEHOUSE_ENV", "dev")
         monkeypatch.setenv("LAKEHOUSE_LANDING_URI", landing)
         monkeypatch.setenv("LAKEHOUSE_S3_ENDPOINT", s3_server.endpoint)
+        monkeypatch.setenv("LAKEHOUSE_CODEGEN", "on")
+        assert "LAKEHOUSE_CODEGEN" not in env
         config = load_config()
-        results = Ingestor(spark, config, bronze_schema="dev_bronze").run_all(list(config.sources.values()))
+        ingestor = Ingestor(spark, config, bronze_schema="dev_bronze", before_run=functools.partial(fit_codegen, spark))
+        results = ingestor.run_all(list(config.sources.values()))
+        assert spark.conf.get("spark.sql.codegen.factoryMode") == "FALLBACK"
         assert all(result.ok for result in results)
         # Models and seeds only: the comparison is of tables, and the cluster's build ran every test already.
         assert run_dbt(["build", "--exclude", "resource_type:test", "resource_type:unit_test"]).success

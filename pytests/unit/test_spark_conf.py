@@ -1,7 +1,10 @@
 from dataclasses import replace
 from pathlib import Path
 
-from runtime.spark import S3Settings, SparkSettings, needs_s3, spark_conf
+import pytest
+
+from runtime.errors import SetupError
+from runtime.spark import COMPILE_FROM_BYTES, S3Settings, SparkSettings, compiles, needs_s3, spark_conf
 
 
 def test_local_conf_is_sized_for_the_machine_and_keeps_state_in_one_folder(tmp_path):
@@ -80,3 +83,17 @@ def test_the_driver_maps_the_class_archive_unless_it_writes_one(tmp_path):
     assert f"-XX:SharedArchiveFile={archive} -Xshare:auto" in options
     writing = replace(settings, java_options="-XX:ArchiveClassesAtExit=/tmp/x.jsa")
     assert with_class_archive(writing) == writing
+
+
+def test_queries_compile_only_when_the_data_pays_for_it(monkeypatch):
+    monkeypatch.delenv("LAKEHOUSE_CODEGEN", raising=False)
+    assert not compiles(0)
+    assert not compiles(COMPILE_FROM_BYTES - 1)  # a demo, a test, an hourly batch: interpreted
+    assert compiles(COMPILE_FROM_BYTES)  # a backfill or a full refresh: compiled
+    monkeypatch.setenv("LAKEHOUSE_CODEGEN", "on")
+    assert compiles(0)
+    monkeypatch.setenv("LAKEHOUSE_CODEGEN", "off")
+    assert not compiles(10 * COMPILE_FROM_BYTES)
+    monkeypatch.setenv("LAKEHOUSE_CODEGEN", "yes")
+    with pytest.raises(SetupError, match="LAKEHOUSE_CODEGEN='yes': expected one of auto, on, off"):
+        compiles(0)
