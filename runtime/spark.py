@@ -103,9 +103,9 @@ def spark_conf(settings: SparkSettings, jars: list[Path]) -> dict[str, str]:
 
 # Spark compiles each query to Java byte code before running it (whole-stage code generation, janino). For
 # gigabytes that pays many times over; for the megabytes of a demo, a test or an hourly batch the compiling costs
-# more than the work it speeds up. Measured on 2 cores (BENCHMARKS.md, 2026-12-06): the demo's 16 MB ingestion and
-# build run 22% faster interpreted, the incremental build after an hourly batch at reference scale 13% faster, a full
-# refresh of the 895 MB reference 2.3x slower. So each run compiles only when it reads at least this much raw data.
+# more than the work it speeds up. Measured on 2 cores (BENCHMARKS.md, 2026-12-06): a full build of the demo's 19 MB
+# runs a fifth faster interpreted, a full refresh of the 895 MB reference 2.3x slower. So each run compiles only
+# when it reads at least this much raw data.
 COMPILE_FROM_BYTES = 64 * 2**20
 CODEGEN_MODES = ("auto", "on", "off")  # LAKEHOUSE_CODEGEN: by data size (default), always, never
 
