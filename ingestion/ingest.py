@@ -224,10 +224,21 @@ class Ingestor:
     def run_all(self, sources: list[SourceConfig], plans: dict[str, SourcePlan] | None = None) -> list[SourceResult]:
         """Run every source, at the same time: small sources do not queue behind each other (Spark's FAIR
         scheduler shares the cores between their jobs). Results in the order of `sources`."""
-        plans = {**self.plan_all([source for source in sources if source.name not in (plans or {})]), **(plans or {})}
-        self.before_run(sum(file.size for plan in plans.values() for file in plan.plan.to_ingest))
+        plans = dict(plans or {})
+        unplanned = [source for source in sources if source.name not in plans]
+        self._state(unplanned)  # one scan of the transfer log
+        found = _concurrently(self._plan_if_possible, unplanned)
+        plans.update(zip([source.name for source in unplanned], found, strict=True))
+        self.before_run(sum(file.size for plan in plans.values() if plan for file in plan.plan.to_ingest))
         _arm_kill_timer()
         return _concurrently(lambda source: self.run(source, plans[source.name]), sources)
+
+    def _plan_if_possible(self, source: SourceConfig) -> SourcePlan | None:
+        """`plan()`, or None when it fails: `run()` plans again and reports why on that source's result."""
+        try:
+            return self.plan(source)
+        except IngestionError:
+            return None
 
     def run(self, source: SourceConfig, plan: SourcePlan | None = None) -> SourceResult:
         """Ingest every file of `source` not ingested yet, then stop (like Auto Loader's availableNow). `plan`,
