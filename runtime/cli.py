@@ -333,16 +333,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     A source whose files are full extracts rewritten in place (`allow_overwrites`) is ingested after every day,
     as a scheduler would, so that no version of it is lost; the rest is ingested once. Then one dbt build of
     what the new data touches."""
-    from ingestion.ingest import Ingestor
     from runtime.dbt import build_changed
-    from runtime.project import load_config
     from runtime.report import layer_summary
-    from runtime.spark import fit_codegen, get_spark
 
     started = time.monotonic()
-    config = load_config()
-    spark = get_spark(_settings())
-    ingestor = Ingestor(spark, config, bronze_schema=schema("bronze"), before_run=functools.partial(fit_codegen, spark))
+    config, ingestor = _ingestor(args)
+    spark = ingestor.spark
     landing = config.landing.uri.rstrip("/")
     plans = {}
     for domain in _domains(args.domain):
