@@ -163,7 +163,11 @@ def _paths(files: list[FileInfo]) -> list[str]:
 def _finish(frame: DataFrame, schema: T.StructType) -> DataFrame:
     """Order the columns as bronze keeps them: data, then rescue/corrupt, then lineage."""
     data = [F.col(f"`{field.name}`").cast(field.dataType).alias(field.name) for field in schema.fields]
-    return frame.select(*data, *[F.col(name) for name in [*LINEAGE, UNKNOWN_KEYS]])
+    unknown = F.col(UNKNOWN_KEYS)
+    # NULL rather than empty, so the batch's collection of unknown keys skips the rows without any.
+    return frame.select(
+        *data, *[F.col(name) for name in LINEAGE], F.when(F.size(unknown) > 0, unknown).alias(UNKNOWN_KEYS)
+    )
 
 
 def _nonfinite(typed: Column) -> Column:
@@ -216,7 +220,13 @@ def _json_lines(spark: SparkSession, files: list[FileInfo], sniffs: dict[str, Sn
             )
         )
     lines = _union(frames)
-    return lines.where(F.length(F.trim(F.col("value"))) > 0)  # blank lines are not records
+    return lines.where(F.trim(F.col("value")) != "")  # blank lines are not records
+
+
+def _more_keys_than(names: list[str]) -> Column:
+    """The line's keys are not all among `names` (or a key repeats): cheaper than a set difference."""
+    present = [F.array_contains("_keys", name).cast("int") for name in names]
+    return F.size("_keys") > (sum(present[1:], present[0]) if present else F.lit(0))
 
 
 def read_json(spark: SparkSession, files: list[FileInfo], schema: T.StructType, sniffs: dict[str, Sniff]) -> DataFrame:
@@ -260,8 +270,16 @@ def read_json(spark: SparkSession, files: list[FileInfo], schema: T.StructType, 
         )
     )
     not_an_object = ~F.col("_valid_utf8") | F.col("_keys").isNull()
-    unknown = F.array_except(F.col("_keys"), F.array(*[F.lit(name) for name in known]))
-    unparsed = F.array_except(unknown, F.array(*[F.lit(key) for key in drift])) if drift else unknown
+    # Set differences of string arrays are slow on this Spark (each element read looks up the session's
+    # configuration): computed only for the lines that have more keys than the names they are checked against.
+    unknown = F.when(
+        _more_keys_than(known), F.array_except(F.col("_keys"), F.array(*[F.lit(name) for name in known]))
+    ).otherwise(F.array().cast("array<string>"))
+    unparsed = (
+        F.when(_more_keys_than(known + drift), F.array_except(unknown, F.array(*[F.lit(key) for key in drift])))
+        if drift
+        else unknown
+    )
     lost_decimal = {
         name: _lossy_decimal(F.col(f"_as_text.`{name}`"), F.col(f"_parsed.`{name}`"), types[name]) for name in decimals
     }

@@ -89,6 +89,9 @@ def spark_conf(settings: SparkSettings, jars: list[Path]) -> dict[str, str]:
         "spark.sql.ansi.enabled": "false",
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
+        # Timestamps as 64-bit microseconds rather than the legacy 12-byte INT96, whose Parquet dictionary hashes and
+        # compares byte arrays: writing a day of heart-rate readings to bronze took a quarter less time.
+        "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
         # Rescuing unknown JSON keys parses records as maps; a record repeating a key must not fail the batch.
         "spark.sql.mapKeyDedupPolicy": "LAST_WIN",
         # Queries start interpreted: planning a run (transfer log, listings, Delta logs) reads little. Each run then
