@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from ingestion.config import EVOLUTION_MODES, parse_config
     from ingestion.ingest import Ingestor
-    from runtime.spark import SparkSettings, get_spark
+    from runtime.spark import SparkSettings, get_spark, ingestion_codegen
 
     landing = state / "landing"
     records = land(landing / "hostile")
@@ -86,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         config = parse_config({"sources": sources}, landing_uri=landing.as_uri())
         bronze = f"hostile_{mode.lower()}_{run}"
         started = time.perf_counter()
-        (result,) = Ingestor(spark, config, bronze_schema=bronze).run_all(list(config.sources.values()))
+        ingestor = Ingestor(spark, config, bronze_schema=bronze, before_run=ingestion_codegen(spark))
+        (result,) = ingestor.run_all(list(config.sources.values()))
         seconds = time.perf_counter() - started
         table = spark.table(f"{bronze}.{config.sources['hostile'].table}")
         data_columns = [c for c in table.columns if not c.startswith("_")]

@@ -98,9 +98,9 @@ def _reset_bronze(spark, env: str) -> None:
 def _ingestor(spark, config):
     """An ingestor as `lakehouse ingest run` makes one: it compiles its queries only for enough data."""
     from ingestion.ingest import Ingestor
-    from runtime.spark import fit_codegen
+    from runtime.spark import ingestion_codegen
 
-    return Ingestor(spark, config, bronze_schema="dev_bronze", before_run=functools.partial(fit_codegen, spark))
+    return Ingestor(spark, config, bronze_schema="dev_bronze", before_run=ingestion_codegen(spark))
 
 
 def bench_ingestion(spark, config, landing_bytes: int, repeat: int, memory: Memory, figures: dict) -> dict:

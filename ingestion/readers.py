@@ -34,6 +34,7 @@ UNKNOWN_KEYS = "_unknown_keys"
 BOM = "\ufeff"
 REPLACEMENT_CHARACTER = "\ufffd"  # what invalid UTF-8 decodes to in the CSV reader
 HEAD_LINES = 200
+MAX_CHECKED_NAMES = 16  # a line's keys are counted against at most this many names (_more_keys_than)
 MAX_DRIFT_FIELDS = 100  # unknown keys parsed with the schema (the rest of a very wide record goes through a map)
 MAX_DECODED_BYTES = 256 * 1024 * 1024  # UTF-16 files are decoded whole, in one row: keep that bounded
 LINEAGE = ["_rescued_data", "_corrupt_record", "_source_file", "_file_size", "_file_modified_at", "_source_row"]
@@ -224,7 +225,11 @@ def _json_lines(spark: SparkSession, files: list[FileInfo], sniffs: dict[str, Sn
 
 
 def _more_keys_than(names: list[str]) -> Column:
-    """The line's keys are not all among `names` (or a key repeats): cheaper than a set difference."""
+    """The line's keys may not all be among `names`: true when it has more keys than it has of `names` (a repeated
+    key counts twice), a check per name. Past a few names the check costs more than the set difference it saves:
+    then always true."""
+    if len(names) > MAX_CHECKED_NAMES:
+        return F.lit(True)
     present = [F.array_contains("_keys", name).cast("int") for name in names]
     return F.size("_keys") > (sum(present[1:], present[0]) if present else F.lit(0))
 

@@ -84,7 +84,7 @@ def _train(archive: Path) -> None:
     from ingestion.ingest import Ingestor
     from ingestion.storage import Storage
     from runtime.project import load_config, state_dir
-    from runtime.spark import COMPILE_FROM_BYTES, SparkSettings, fit_codegen, get_spark
+    from runtime.spark import COMPILE_FROM_BYTES, SparkSettings, fit_codegen, get_spark, ingestion_codegen
 
     config = load_config()
     storage = Storage(None, "us-east-1")
@@ -94,7 +94,7 @@ def _train(archive: Path) -> None:
         )
     settings = SparkSettings(state=state_dir(), java_options=f"-XX:ArchiveClassesAtExit={archive}")
     spark = get_spark(settings)
-    ingestor = Ingestor(spark, config, bronze_schema="training_bronze", before_run=lambda n: fit_codegen(spark, n))
+    ingestor = Ingestor(spark, config, bronze_schema="training_bronze", before_run=ingestion_codegen(spark))
     ingestor.run_all(list(config.sources.values()))
     spark.sql("create schema if not exists training_silver")
     # Small runs interpret their queries, big ones compile them (runtime/spark.py's compiles): load both.
@@ -111,7 +111,7 @@ def _train(archive: Path) -> None:
         "describe history training_silver.t",
         "show table extended in training_silver like '*'",
     )
-    for input_bytes in (0, COMPILE_FROM_BYTES):
+    for input_bytes in (0, COMPILE_FROM_BYTES["build"]):
         fit_codegen(spark, input_bytes)
         for statement in statements:
             spark.sql(statement).collect()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import functools
 import os
 import signal
 import sys
@@ -65,14 +64,14 @@ class _StopFlag:
 def _ingestor(args, progress=None, stop=None):
     from ingestion.ingest import Ingestor
     from runtime.project import load_config
-    from runtime.spark import fit_codegen, get_spark
+    from runtime.spark import get_spark, ingestion_codegen
 
     config = load_config()
     spark = get_spark(_settings(wait=getattr(args, "wait", False)))
     kwargs = {"progress": progress} if progress else {}
     if stop:
         kwargs["should_stop"] = stop
-    before_run = functools.partial(fit_codegen, spark)
+    before_run = ingestion_codegen(spark)
     return config, Ingestor(spark, config, bronze_schema=schema("bronze"), before_run=before_run, **kwargs)
 
 

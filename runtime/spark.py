@@ -17,8 +17,10 @@ import shutil
 import subprocess
 import sys
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Literal
 
 from runtime.errors import SetupError
 from runtime.jars import ensure_jars
@@ -106,31 +108,40 @@ def spark_conf(settings: SparkSettings, jars: list[Path]) -> dict[str, str]:
 
 # Spark compiles each query to Java byte code before running it (whole-stage code generation, janino). For
 # gigabytes that pays many times over; for the megabytes of a demo, a test or an hourly batch the compiling costs
-# more than the work it speeds up. Measured on 2 cores (BENCHMARKS.md, 2026-12-06): a full build of the demo's 19 MB
-# runs a fifth faster interpreted, a full refresh of the 895 MB reference 2.3x slower. So each run compiles only
-# when it reads at least this much raw data.
-COMPILE_FROM_BYTES = 64 * 2**20
+# more than the work it speeds up. So each run compiles only when it reads at least this much raw data. Measured on
+# 2 cores (BENCHMARKS.md, 2026-12-06):
+# - a build: the demo's 19 MB built a fifth faster interpreted, the 895 MB reference 2.3x slower;
+# - ingestion evaluates many more expressions per row (the JSON reader's checks, per column): hourly batches of a few
+#   KB ingested a quarter faster interpreted, the demo's 19 MB took the same time either way, and a hostile 18 MB
+#   folder (wide records, 200,000 lines with many unknown keys) took twice as long interpreted.
+COMPILE_FROM_BYTES = {"build": 64 * 2**20, "ingestion": 8 * 2**20}
 CODEGEN_MODES = ("auto", "on", "off")  # LAKEHOUSE_CODEGEN: by data size (default), always, never
+Work = Literal["build", "ingestion"]
 
 
-def compiles(input_bytes: int) -> bool:
-    """Whether a run reading `input_bytes` of raw data should compile its queries (LAKEHOUSE_CODEGEN decides, by
-    default from the size)."""
+def compiles(input_bytes: int, work: Work = "build") -> bool:
+    """Whether a run of `work` reading `input_bytes` of raw data should compile its queries (LAKEHOUSE_CODEGEN
+    decides, by default from the size)."""
     mode = os.environ.get("LAKEHOUSE_CODEGEN", "auto")
     if mode not in CODEGEN_MODES:
         raise SetupError(f"LAKEHOUSE_CODEGEN={mode!r}: expected one of {', '.join(CODEGEN_MODES)}")
-    return input_bytes >= COMPILE_FROM_BYTES if mode == "auto" else mode == "on"
+    return input_bytes >= COMPILE_FROM_BYTES[work] if mode == "auto" else mode == "on"
 
 
-def fit_codegen(spark, input_bytes: int) -> bool:
+def fit_codegen(spark, input_bytes: int, work: Work = "build") -> bool:
     """Compile or interpret the next queries of `spark` (`compiles`); returns whether they compile. Interpreted
     evaluation is Spark's own fallback for what it cannot compile, so results are the same either way. Left to
     the cluster on Databricks (Photon replaces both)."""
-    compile_ = compiles(input_bytes)
+    compile_ = compiles(input_bytes, work)
     if not os.environ.get("DATABRICKS_RUNTIME_VERSION"):
         spark.conf.set("spark.sql.codegen.wholeStage", str(compile_).lower())
         spark.conf.set("spark.sql.codegen.factoryMode", "FALLBACK" if compile_ else "NO_CODEGEN")
     return compile_
+
+
+def ingestion_codegen(spark) -> Callable[[int], bool]:
+    """An Ingestor's `before_run`: fits the session to the bytes the run is about to ingest."""
+    return functools.partial(fit_codegen, spark, work="ingestion")
 
 
 def _s3a_conf(s3: S3Settings) -> dict[str, str]:

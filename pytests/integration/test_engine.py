@@ -5,7 +5,6 @@ an ingestion and a dbt build started together on the engine must both succeed wi
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import signal
@@ -25,7 +24,7 @@ from ingestion.storage import Storage
 from runtime.dbt import run_dbt
 from runtime.engine import _spark_home
 from runtime.project import load_config
-from runtime.spark import fit_codegen
+from runtime.spark import ingestion_codegen
 
 pytestmark = pytest.mark.integration
 LAKEHOUSE = [sys.executable, "-m", "runtime.cli"]
@@ -142,7 +141,7 @@ def test_the_project_on_a_cluster_with_tables_on_s3_equals_the_local_run(
         monkeypatch.setenv("LAKEHOUSE_CODEGEN", "on")
         assert "LAKEHOUSE_CODEGEN" not in env
         config = load_config()
-        ingestor = Ingestor(spark, config, bronze_schema="dev_bronze", before_run=functools.partial(fit_codegen, spark))
+        ingestor = Ingestor(spark, config, bronze_schema="dev_bronze", before_run=ingestion_codegen(spark))
         results = ingestor.run_all(list(config.sources.values()))
         assert spark.conf.get("spark.sql.codegen.factoryMode") == "FALLBACK"
         assert all(result.ok for result in results)

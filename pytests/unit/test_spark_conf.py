@@ -87,13 +87,20 @@ def test_the_driver_maps_the_class_archive_unless_it_writes_one(tmp_path):
 
 def test_queries_compile_only_when_the_data_pays_for_it(monkeypatch):
     monkeypatch.delenv("LAKEHOUSE_CODEGEN", raising=False)
+    build, ingestion = COMPILE_FROM_BYTES["build"], COMPILE_FROM_BYTES["ingestion"]
     assert not compiles(0)
-    assert not compiles(COMPILE_FROM_BYTES - 1)  # a demo, a test, an hourly batch: interpreted
-    assert compiles(COMPILE_FROM_BYTES)  # a backfill or a full refresh: compiled
+    assert not compiles(build - 1)  # a demo, a test, an hourly batch: interpreted
+    assert compiles(build)  # a backfill or a full refresh: compiled
+    assert ingestion < build  # ingestion evaluates more per row, so it compiles sooner
+    assert not compiles(ingestion - 1, "ingestion")
+    assert compiles(ingestion, "ingestion")
+    assert not compiles(ingestion, "build")
     monkeypatch.setenv("LAKEHOUSE_CODEGEN", "on")
     assert compiles(0)
+    assert compiles(0, "ingestion")
     monkeypatch.setenv("LAKEHOUSE_CODEGEN", "off")
-    assert not compiles(10 * COMPILE_FROM_BYTES)
+    assert not compiles(10 * build)
+    assert not compiles(10 * build, "ingestion")
     monkeypatch.setenv("LAKEHOUSE_CODEGEN", "yes")
     with pytest.raises(SetupError, match="LAKEHOUSE_CODEGEN='yes': expected one of auto, on, off"):
         compiles(0)
