@@ -51,7 +51,8 @@ class SparkSettings:
     warehouse: str | None = None  # where Delta tables live (a folder or s3a:// URI); default <state>/warehouse
     cores: int = field(default_factory=lambda: os.cpu_count() or 2)
     driver_memory: str = field(default_factory=lambda: os.environ.get("LAKEHOUSE_DRIVER_MEMORY", "4g"))
-    java_options: str = ""  # more driver JVM options (the class archive's, runtime/class_archive.py)
+    # More driver JVM options: the user's (LAKEHOUSE_JAVA_OPTIONS), and the class archive's (runtime/class_archive.py).
+    java_options: str = field(default_factory=lambda: os.environ.get("LAKEHOUSE_JAVA_OPTIONS", "").strip())
 
 
 def needs_s3(*uris: str) -> bool:

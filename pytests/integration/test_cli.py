@@ -34,7 +34,13 @@ class Project:
         self.config.write_text(
             yaml.safe_dump({"landing": {"uri": landing_uri or str(self.landing)}, "sources": sources})
         )
-        self.env = {**os.environ, "LAKEHOUSE_HOME": str(self.state), "LAKEHOUSE_CONFIG": str(self.config)}
+        self.env = {
+            **os.environ,
+            "LAKEHOUSE_HOME": str(self.state),
+            "LAKEHOUSE_CONFIG": str(self.config),
+            # Short runs, configured as README advises for them: no optimizing JIT compiler (each run is a new JVM).
+            "LAKEHOUSE_JAVA_OPTIONS": "-XX:TieredStopAtLevel=1",
+        }
         self.env.update(extra_env or {})
 
     def lakehouse(self, *args, timeout=600, **env) -> subprocess.CompletedProcess:

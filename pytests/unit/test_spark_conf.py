@@ -104,3 +104,16 @@ def test_queries_compile_only_when_the_data_pays_for_it(monkeypatch):
     monkeypatch.setenv("LAKEHOUSE_CODEGEN", "yes")
     with pytest.raises(SetupError, match="LAKEHOUSE_CODEGEN='yes': expected one of auto, on, off"):
         compiles(0)
+
+
+def test_the_users_java_options_reach_the_driver_beside_the_class_archive(tmp_path, monkeypatch):
+    from runtime.class_archive import archive_path
+    from runtime.spark import with_class_archive
+
+    monkeypatch.setenv("LAKEHOUSE_JAVA_OPTIONS", " -XX:TieredStopAtLevel=1 ")
+    settings = SparkSettings(state=tmp_path, jars_dir=tmp_path / "jars")
+    archive = archive_path(settings.jars_dir)
+    archive.parent.mkdir(parents=True)
+    archive.write_bytes(b"")
+    options = spark_conf(with_class_archive(settings), [])["spark.driver.extraJavaOptions"]
+    assert f"-XX:SharedArchiveFile={archive} -Xshare:auto" in options and options.endswith(" -XX:TieredStopAtLevel=1")
