@@ -413,14 +413,26 @@ class BronzeTable:
 
 
 class SchemaHistory:
+    """Each source's schema versions (declared, inferred, columns added), numbered per source from 0."""
+
     def __init__(self, spark: SparkSession, schema_name: str):
         self.spark = spark
         self.ref = ensure_table(spark, schema_name, SCHEMA_HISTORY, SCHEMA_HISTORY_SCHEMA)
         self._lock = threading.Lock()
+        self._last_versions: dict[str, int] | None = None  # read once, then counted here
+
+    def _next_version(self, source: str) -> int:
+        with self._lock:
+            if self._last_versions is None:
+                rows = self.ref.read(self.spark).groupBy("source").agg(F.max("version")).collect()
+                self._last_versions = {row[0]: row[1] for row in rows}
+            version = self._last_versions.get(source, -1) + 1
+            self._last_versions[source] = version
+            return version
 
     def record(self, source: str, table: str, change: str, columns: list[str], schema: T.StructType, batch_id):
-        with self._lock:
-            version = self.ref.read(self.spark).where(F.col("source") == source).count()
-            row = (source, table, version, change, columns, _ddl(schema), batch_id, datetime.now().astimezone())
-            frame = self.spark.createDataFrame([row], SCHEMA_HISTORY_SCHEMA)
-            self.ref.save(frame.write.format("delta").mode("append"))
+        """Append one version. Appends of several sources run at once (Delta commits blind appends side by side)."""
+        version = self._next_version(source)
+        row = (source, table, version, change, columns, _ddl(schema), batch_id, datetime.now().astimezone())
+        frame = self.spark.createDataFrame([row], SCHEMA_HISTORY_SCHEMA)
+        self.ref.save(frame.write.format("delta").mode("append"))

@@ -4,6 +4,7 @@
         incremental_strategy='merge',
         unique_key=['device_id', 'measured_at'],
         merge_window_column='measured_at',
+        partition_by=['measured_date'],
     )
 }}
 
@@ -11,7 +12,9 @@
     Incremental: the largest source. Each build reads only the bronze rows of ingestion batches newer than any the
     table holds (batch_watermark: ingestion order, not event time, so a reading delivered days late is picked up)
     and merges them on (device_id, measured_at); the merge and the unchanged-row check touch only the table's rows
-    from the new readings' earliest time on (merge_window_column, incremental_window_start). Expectations run
+    from the new readings' earliest time on (merge_window_column, incremental_window_start). The table is partitioned
+    by day, so each data file holds one day of readings and that bound skips every older day's files (unpartitioned,
+    a full refresh wrote files spanning all of time, which each merge read whole). Expectations run
     before deduplication, so a dropped re-send never replaces a valid reading; the result equals a full refresh.
 -#}
 
@@ -41,6 +44,7 @@ renamed as (
         {{ column_or_null(source('heart_rate', 'heart_rate'), 'signal_quality', 'string', 'source') }}
             as signal_quality,
         cast(source.time as timestamp) as measured_at,
+        cast(cast(source.time as timestamp) as date) as measured_date,
         cast(source._source_file as string) as _source_file,
         cast(source._source_row as bigint) as _source_row,
         cast(source._batch_id as bigint) as _batch_id,
@@ -81,6 +85,7 @@ final as (
         ranked.signal_quality,
         ranked.has_rescued_data,
         ranked.measured_at,
+        ranked.measured_date,
         ranked._source_file,
         ranked._source_row,
         ranked._batch_id,
