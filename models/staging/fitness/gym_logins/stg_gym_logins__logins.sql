@@ -11,14 +11,11 @@
     Incremental like stg_heart_rate__readings: each build reads only the bronze rows of batches newer than any the
     table holds and merges them on the login's key, so its expectations, tests and readers cost what the batch
     costs, not every login since the start. A re-sent login (a later logout) replaces the one it re-sends; the
-    merge and the unchanged-row check touch only the table's rows from the new logins' earliest time on.
+    merge touches only the table's rows from the new logins' earliest time on.
 -#}
 
 {%- if is_incremental() -%}
     {%- set watermark = batch_watermark() -%}
-    {%- set window_start = incremental_window_start(
-        source('gym_logins', 'gym_logins'), 'cast(login as timestamp)', '_batch_id > ' ~ watermark
-    ) -%}
 {%- endif %}
 
 with
@@ -89,8 +86,4 @@ final as (
 
 )
 
-{% if is_incremental() %}
-    {{ exclude_unchanged('final', 'login_at >= ' ~ window_start) }}
-{% else %}
-    select * from final
-{% endif %}
+select * from final

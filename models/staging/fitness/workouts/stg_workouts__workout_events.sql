@@ -10,15 +10,12 @@
 {#-
     Incremental like stg_heart_rate__readings: each build reads only the bronze rows of batches newer than any the
     table holds and merges them on the event's key, so the sessions model downstream reads a table instead of
-    deduplicating every event since the start each time it needs them. The merge and the unchanged-row check touch
-    only the table's rows from the new events' earliest time on.
+    deduplicating every event since the start each time it needs them. The merge touches only the table's rows from
+    the new events' earliest time on; like the readings, no row it writes can equal a stored one (_built_at).
 -#}
 
 {%- if is_incremental() -%}
     {%- set watermark = batch_watermark() -%}
-    {%- set window_start = incremental_window_start(
-        source('workouts', 'workouts'), 'cast(`timestamp` as timestamp)', '_batch_id > ' ~ watermark
-    ) -%}
 {%- endif %}
 
 with
@@ -91,8 +88,4 @@ final as (
 
 )
 
-{% if is_incremental() %}
-    {{ exclude_unchanged('final', 'occurred_at >= ' ~ window_start) }}
-{% else %}
-    select * from final
-{% endif %}
+select * from final
