@@ -37,6 +37,9 @@ HEAD_LINES = 200
 MAX_CHECKED_NAMES = 16  # a line's keys are counted against at most this many names (_more_keys_than)
 MAX_DRIFT_FIELDS = 100  # unknown keys parsed with the schema (the rest of a very wide record goes through a map)
 MAX_DECODED_BYTES = 256 * 1024 * 1024  # UTF-16 files are decoded whole, in one row: keep that bounded
+# Below this, a JSON batch is read line by line: the two passes that show Spark's JSON data source would read it
+# alike cost more than they save (measured in BENCHMARKS.md, "Reading JSON lines through the data source").
+JSON_SOURCE_FROM_BYTES = 8 * 1024 * 1024
 LINEAGE = ["_rescued_data", "_corrupt_record", "_source_file", "_file_size", "_file_modified_at", "_source_row"]
 
 COMPRESSION = {".gz": "gzip", ".bz2": "bzip2"}  # what Spark's text formats decompress by file extension
@@ -178,8 +181,7 @@ def _nonfinite(typed: Column) -> Column:
 def _lossy_decimal(raw: Column, typed: Column, data_type: T.DecimalType) -> Column:
     """A decimal that was rounded to fit its scale (1.239 into decimal(5,2)): the text compared with the value at
     up to 10 more fractional digits than the column keeps."""
-    integer_digits = data_type.precision - data_type.scale
-    wider = T.DecimalType(38, max(data_type.scale, min(data_type.scale + 10, 38 - integer_digits)))
+    wider = _wider_decimal(data_type)
     as_written = raw.try_cast(wider)
     return typed.isNotNull() & (as_written.isNull() | (as_written != typed.cast(wider)))
 
@@ -234,8 +236,117 @@ def _more_keys_than(names: list[str]) -> Column:
     return F.size("_keys") > (sum(present[1:], present[0]) if present else F.lit(0))
 
 
-def read_json(spark: SparkSession, files: list[FileInfo], schema: T.StructType, sniffs: dict[str, Sniff]) -> DataFrame:
-    """JSON lines. Each line is parsed once against the schema and once for its top-level keys. The unknown keys
+def read_json(
+    spark: SparkSession, files: list[FileInfo], schema: T.StructType, sniffs: dict[str, Sniff], *, fast: bool = True
+) -> DataFrame:
+    """JSON lines, with Auto Loader's rescued-data semantics. Through Spark's JSON data source when two quick
+    passes show that it gives the same rows (`_parses_alike`): it parses bytes, where the expressions of
+    `_rescue_lines` parse each line through a new character reader (several times faster per line). Otherwise,
+    and with `fast=False` or under JSON_SOURCE_FROM_BYTES of files, every line goes through `_rescue_lines`."""
+    large = sum(file.size for file in files) >= JSON_SOURCE_FROM_BYTES
+    if fast and large and _parses_alike(spark, files, schema, sniffs):
+        return _read_json_source(spark, files, schema)
+    return _rescue_lines(_json_lines(spark, files, sniffs), schema, json_head_keys([sniffs[f.uri] for f in files]))
+
+
+def _parses_alike(spark: SparkSession, files: list[FileInfo], schema: T.StructType, sniffs: dict[str, Sniff]) -> bool:
+    """Whether the JSON data source reads `files` as `_rescue_lines` would, row for row: every file UTF-8, every
+    line a JSON object (so one line is one row: the data source skips blank lines and makes a row of each
+    element of a top-level array), and no top-level key outside the schema in any line (the data source drops
+    unknown keys silently). The first lines decide cheaply when they already show an unknown key; then one pass
+    over the text for the lines' first characters, and one of the data source's own key inference."""
+    known = set(schema.fieldNames())
+    if any(sniffs[file.uri].encoding != "utf-8" for file in files):
+        return False
+    if any(key not in known for key in json_head_keys([sniffs[file.uri] for file in files])):
+        return False
+    paths = _paths(files)
+    value = F.col("value")
+    line = F.ltrim(F.when(value.startswith(BOM), F.expr(f"substring(value, {len(BOM) + 1})")).otherwise(value))
+    if spark.read.text(paths).where(~line.startswith("{")).limit(1).count():
+        return False
+    keys = spark.read.options(**_JSON_OPTIONS, samplingRatio=1.0, primitivesAsString=True).json(paths).schema
+    return all(name in known for name in keys.fieldNames() if name != CORRUPT)
+
+
+# The JSON parser's options, for `from_json` and the data source alike. A date must be a date: the default parser
+# would silently drop the time of "2026-01-01T23:59:59Z".
+_JSON_OPTIONS = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT, "dateFormat": "yyyy-MM-dd"}
+GAVE_UP = "LAKEHOUSE_JSON_SOURCE_GAVE_UP"  # in the error of a write whose rows the data source could not rescue
+
+
+def gave_up(exc: BaseException) -> bool:
+    """The write failed because a row read through the JSON data source needs `read_json(fast=False)`."""
+    return f"[USER_RAISED_EXCEPTION] {GAVE_UP}" in str(exc)
+
+
+def _read_json_source(spark: SparkSession, files: list[FileInfo], schema: T.StructType) -> DataFrame:
+    """Spark's JSON data source with a corrupt-record column: a line it could not parse whole (malformed, a value
+    of the wrong type, NaN, invalid UTF-8) keeps its text there and goes through `_rescue_lines`; the other lines
+    are the typed row itself. Non-numeric tokens are refused, so that a non-finite number in a parsed row is an
+    overflow (1e400): like a decimal that lost digits (read here at `_lossy_decimal`'s wider scale), it would need
+    the line's text to rescue, which the data source does not keep. Such a row fails the write (`GAVE_UP`), and
+    the ingestion reads the batch again with `fast=False`."""
+    wider = {f.name: _wider_decimal(f.dataType) for f in schema.fields if isinstance(f.dataType, T.DecimalType)}
+    read_schema = T.StructType(
+        [T.StructField(f.name, wider.get(f.name, f.dataType)) for f in schema.fields]
+        + [T.StructField(CORRUPT, T.StringType())]
+    )
+    spark.conf.set("spark.sql.json.enableExactStringParsing", "false")  # text of a non-string token as from_json
+    typed = (
+        spark.read.schema(read_schema)
+        .options(**_JSON_OPTIONS, allowNonNumericNumbers=False)
+        .json(_paths(files))
+        .select(
+            *[F.col(f"`{f.name}`").alias(f"_typed_{i}") for i, f in enumerate(schema.fields)],
+            F.col(CORRUPT).alias("value"),
+            *_metadata_columns(),
+            _row_position(),
+        )
+    )
+    typed_names = [f"_typed_{i}" for i in range(len(schema.fields))]
+    rescued = _rescue_lines(typed, schema, [], keep=[*typed_names, "value"], finish=False)
+    parsed = F.col("value").isNull()
+    columns, lost = [], []
+    for i, (name, data_type) in enumerate((f.name, f.dataType) for f in schema.fields):
+        value = F.col(f"_typed_{i}")
+        if name in wider:
+            narrowed = value.try_cast(data_type)
+            lost.append(value.isNotNull() & (narrowed.isNull() | (narrowed.try_cast(wider[name]) != value)))
+            value = narrowed
+        elif isinstance(data_type, T.DoubleType | T.FloatType):
+            lost.append(F.coalesce(_nonfinite(value), F.lit(False)))
+        columns.append(F.when(parsed, value).otherwise(F.col(f"`{name}`")).alias(name))
+    give_up = F.lit(False)
+    for condition in lost:
+        give_up = give_up | condition
+    rows = rescued.select(
+        *columns,
+        *[F.when(~parsed, F.col(name)).alias(name) for name in ("_rescued_data", "_corrupt_record")],
+        "_source_file",
+        "_file_size",
+        "_file_modified_at",
+        # Evaluated for every row: the rows that need the line's text stop the write.
+        F.when(parsed & give_up, F.raise_error(F.lit(GAVE_UP)).cast("bigint"))
+        .otherwise(F.col("_source_row"))
+        .alias("_source_row"),
+        F.when(~parsed, F.col(UNKNOWN_KEYS)).alias(UNKNOWN_KEYS),
+    )
+    return _finish(rows, schema)
+
+
+def _wider_decimal(data_type: T.DecimalType) -> T.DecimalType:
+    """The decimal type at up to 10 more fractional digits than `data_type` keeps: a value rounded to fit
+    `data_type` differs from itself at this scale."""
+    integer_digits = data_type.precision - data_type.scale
+    return T.DecimalType(38, max(data_type.scale, min(data_type.scale + 10, 38 - integer_digits)))
+
+
+def _rescue_lines(
+    lines: DataFrame, schema: T.StructType, head_keys: list[str], *, keep: list[str] = (), finish: bool = True
+) -> DataFrame:
+    """The bronze rows of JSON lines (`value`, NULL for none, and the lineage columns), with the columns in `keep`
+    carried along. Each line is parsed once against the schema and once for its top-level keys. The unknown keys
     seen at the top of the files (schema drift) are parsed in the same pass, as text; only lines with other
     unknown keys, values of the wrong type or values that lost precision are parsed a third time, as a map, to
     rescue them. Each expensive expression is computed once, in its own projection, and referenced by name."""
@@ -245,7 +356,7 @@ def read_json(spark: SparkSession, files: list[FileInfo], schema: T.StructType, 
     floats = [name for name, kind in types.items() if isinstance(kind, T.DoubleType | T.FloatType)]
     taken = {name.lower() for name in known} | {CORRUPT}
     drift = []  # parsed as text with the schema: distinct ignoring case from the schema and from each other
-    for key in json_head_keys([sniffs[f.uri] for f in files]):
+    for key in head_keys:
         if key.lower() not in taken and len(drift) < MAX_DRIFT_FIELDS:
             drift.append(key)
             taken.add(key.lower())
@@ -256,23 +367,18 @@ def read_json(spark: SparkSession, files: list[FileInfo], schema: T.StructType, 
             T.StructField(CORRUPT, T.StringType()),
         ]
     )
-    # A date must be a date: the default parser would silently drop the time of "2026-01-01T23:59:59Z".
-    options = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT, "dateFormat": "yyyy-MM-dd"}
+    options = _JSON_OPTIONS
     value = F.col("value")
     as_text = T.StructType([T.StructField(name, T.StringType()) for name in decimals])
-    parsed = (
-        _json_lines(spark, files, sniffs)
-        .select(
-            "*",
-            F.when(value.startswith(BOM), F.expr(f"substring(value, {len(BOM) + 1})")).otherwise(value).alias("_line"),
-            F.expr("is_valid_utf8(value)").alias("_valid_utf8"),
-        )
-        .select(
-            "*",
-            F.expr("json_object_keys(_line)").alias("_keys"),  # NULL when the line is not a JSON object
-            F.from_json("_line", parse_schema, options).alias("_parsed"),
-            *([F.from_json("_line", as_text).alias("_as_text")] if decimals else []),
-        )
+    parsed = lines.select(
+        "*",
+        F.when(value.startswith(BOM), F.expr(f"substring(value, {len(BOM) + 1})")).otherwise(value).alias("_line"),
+        F.expr("is_valid_utf8(value)").alias("_valid_utf8"),
+    ).select(
+        "*",
+        F.expr("json_object_keys(_line)").alias("_keys"),  # NULL when the line is not a JSON object
+        F.from_json("_line", parse_schema, options).alias("_parsed"),
+        *([F.from_json("_line", as_text).alias("_as_text")] if decimals else []),
     )
     not_an_object = ~F.col("_valid_utf8") | F.col("_keys").isNull()
     # Set differences of string arrays are slow on this Spark (each element read looks up the session's
@@ -345,8 +451,9 @@ def read_json(spark: SparkSession, files: list[FileInfo], schema: T.StructType, 
         "_file_modified_at",
         "_source_row",
         UNKNOWN_KEYS,
+        *keep,
     )
-    return _finish(frame, schema)
+    return _finish(frame, schema) if finish else frame
 
 
 # --- CSV --------------------------------------------------------------------------------------------------
@@ -518,10 +625,12 @@ def read_files(
     files: list[FileInfo],
     schema: T.StructType,
     sniffs: dict[str, Sniff],
+    *,
+    fast: bool = True,
 ) -> DataFrame:
-    """The bronze rows of `files` (whose sniffs found no problem)."""
+    """The bronze rows of `files` (whose sniffs found no problem). `fast`: see `read_json`."""
     if source.format == "json":
-        return read_json(spark, files, schema, sniffs)
+        return read_json(spark, files, schema, sniffs, fast=fast)
     if source.format == "csv":
         return read_csv(spark, files, schema, source, sniffs)
     return read_parquet(spark, files, schema)

@@ -208,3 +208,100 @@ def test_inferred_schema_is_persisted_once_with_its_history(lake):
     assert columns == ["b", "a", "c"]  # strings, in order of appearance, like Auto Loader's default
     history = lake.spark.table("test_bronze.ingestion_schema_history").where(F.col("source") == name)
     assert [r.change for r in history.orderBy("version").collect()] == ["inferred", "added_columns"]
+
+
+# Lines Spark's JSON data source parses alike (objects with known keys only); several of them it cannot parse
+# whole, so they go through the line-by-line rescue inside the data source's read.
+ALIKE = {
+    "plain.json": '{"id": 1, "name": "a", "score": 1.5, "amount": 1.25}\n{"id": 2, "score": 2}\n',
+    "flagged.json": "\n".join(
+        [
+            '{"id": "three", "name": "wrong type", "score": "high"}',  # rescued
+            '{"id": 4, "name": {"n": [1, 4.50]}}',  # an object for a string: its JSON text
+            '{"id": 5, "name": 3.141592653589793238}',  # a number for a string
+            '{"id": 6, "score": NaN}',  # corrupt, as line by line
+            '{"id": 7, "score": -INF}',
+            '{"id": 8, "name": "a\tb"}',  # a raw tab: corrupt
+            '{"id": 9, "name": "unfinished',
+            '  {"id": 10, "amount": "12.5", "day": "2026-01-01T23:59:59Z"}',  # a date with a time: rescued
+            '{"id": 11, "day": "2026-01-02", "name": null, "score": null}',
+            '{"id": 12, "name": "\\u00e9\\"q"} trailing',
+            "{}",
+        ]
+    ),  # no final newline
+    "bom_crlf.json": '\ufeff{"id": 13}\r\n{"id": 14, "name": "crlf"}\r\n',
+    "bytes.json": b'{"id": 15, "name": "caf\xe9"}\n{"id": 16}\n',
+    "gzipped.json.gz": '{"id": 17, "score": 1e2}\n',
+}
+ALIKE_SCHEMA = {**SCHEMA, "amount": "decimal(5,2)", "day": "date"}
+
+
+def _sniffed(lake, folder: str):
+    from ingestion.readers import sniff
+    from ingestion.storage import Storage
+
+    files = Storage().list_files(f"{lake.landing_uri}/{folder}").files
+    heads = Storage().heads(files)
+    return files, {file.uri: sniff(file, heads[file.uri], "json") for file in files}
+
+
+def _struct(schema: dict):
+    from pyspark.sql import types as T
+
+    return T.StructType([T.StructField(name, T.DataType.fromDDL(kind)) for name, kind in schema.items()])
+
+
+def test_the_json_data_source_reads_alike_or_is_not_used(lake, monkeypatch):
+    """Large JSON batches go through Spark's JSON data source (readers._read_json_source) only where it gives the
+    very rows of the line-by-line reader; otherwise the line-by-line reader reads them."""
+    from ingestion import readers
+
+    monkeypatch.setattr(readers, "JSON_SOURCE_FROM_BYTES", 0)  # every batch is large enough
+    schema = _struct(ALIKE_SCHEMA)
+    for file, content in ALIKE.items():
+        lake.write(f"alike/{file}", content, gz=file.endswith(".gz"))
+    files, sniffs = _sniffed(lake, "alike")
+    assert readers._parses_alike(lake.spark, files, schema, sniffs)
+    fast = readers.read_json(lake.spark, files, schema, sniffs)
+    assert "FileScan json" in fast._jdf.queryExecution().executedPlan().toString()
+    by_position = ("_source_file", "_source_row")
+    slow = readers.read_json(lake.spark, files, schema, sniffs, fast=False).orderBy(*by_position).collect()
+    assert fast.orderBy(*by_position).collect() == slow
+    assert len(slow) == 18 and sum(row._corrupt_record is not None for row in slow) == 5
+    assert sum(row._rescued_data is not None for row in slow) == 2
+
+    # What the data source would read otherwise: one of these lines in any file sends the batch line by line.
+    differing = {
+        "key_after_the_head": "".join(f'{{"id": {i}}}\n' for i in range(300)) + '{"id": 300, "extra": 1}\n',
+        "key_differing_by_case": '{"id": 1}\n{"ID": 2}\n',
+        "blank_line": '{"id": 1}\n\n{"id": 2}\n',
+        "top_level_array": '{"id": 1}\n[{"id": 2}, {"id": 3}]\n',
+        "utf16": '{"id": 1}\n'.encode("utf-16"),
+    }
+    for case, content in differing.items():
+        lake.write(f"{case}/{case}.json", content)
+        files, sniffs = _sniffed(lake, case)
+        assert not readers._parses_alike(lake.spark, files, schema, sniffs), case
+        read = readers.read_json(lake.spark, files, schema, sniffs)
+        assert "FileScan json" not in read._jdf.queryExecution().executedPlan().toString(), case
+
+
+def test_a_row_the_json_data_source_cannot_rescue_sends_the_batch_line_by_line(lake, monkeypatch):
+    """A number that overflowed its double or lost digits in its decimal needs the line's text to be rescued, which
+    the data source does not keep: the write stops and the batch is read again line by line, once."""
+    from ingestion import readers
+
+    monkeypatch.setattr(readers, "JSON_SOURCE_FROM_BYTES", 0)
+    name = lake.source("lossy", schema=ALIKE_SCHEMA, schema_evolution="rescue")
+    lake.write("lossy/a.json", '{"id": 1, "score": 1e400}\n{"id": 2, "amount": 1.239}\n{"id": 3, "score": 2.5}\n')
+    files, sniffs = _sniffed(lake, "lossy")
+    assert readers._parses_alike(lake.spark, files, _struct(ALIKE_SCHEMA), sniffs)
+
+    result = lake.run(name)
+
+    assert result.ok, result.error
+    assert lake.committed(name) == {"a.json": (3, 3, 2, 0)}
+    rows = {row.id: row for row in _rows(lake, name, "a.json")}
+    assert rows[1].score is None and json.loads(rows[1]._rescued_data) == {"score": '"Infinity"'}
+    assert rows[2].amount is None and json.loads(rows[2]._rescued_data) == {"amount": "1.239"}
+    assert rows[3].score == 2.5 and rows[3]._rescued_data is None
