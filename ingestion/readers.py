@@ -40,7 +40,12 @@ MAX_DECODED_BYTES = 256 * 1024 * 1024  # UTF-16 files are decoded whole, in one 
 # Below this, a JSON batch is read line by line: the two passes that show Spark's JSON data source would read it
 # alike cost more than they save (measured in BENCHMARKS.md, "Reading JSON lines through the data source").
 JSON_SOURCE_FROM_BYTES = 8 * 1024 * 1024
+GAVE_UP = "LAKEHOUSE_JSON_SOURCE_GAVE_UP"  # in the error of a write whose rows the data source could not rescue
 LINEAGE = ["_rescued_data", "_corrupt_record", "_source_file", "_file_size", "_file_modified_at", "_source_row"]
+
+# The JSON parser's options, for `from_json` and the data source alike. A date must be a date: the default parser
+# would silently drop the time of "2026-01-01T23:59:59Z".
+JSON_OPTIONS = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT, "dateFormat": "yyyy-MM-dd"}
 
 COMPRESSION = {".gz": "gzip", ".bz2": "bzip2"}  # what Spark's text formats decompress by file extension
 UNSUPPORTED = (".zip", ".7z", ".rar", ".tar", ".tgz", ".xz", ".lzma", ".z", ".zst", ".lz4", ".snappy", ".br", ".sz")
@@ -265,14 +270,8 @@ def _parses_alike(spark: SparkSession, files: list[FileInfo], schema: T.StructTy
     line = F.ltrim(F.when(value.startswith(BOM), F.expr(f"substring(value, {len(BOM) + 1})")).otherwise(value))
     if spark.read.text(paths).where(~line.startswith("{")).limit(1).count():
         return False
-    keys = spark.read.options(**_JSON_OPTIONS, samplingRatio=1.0, primitivesAsString=True).json(paths).schema
+    keys = spark.read.options(**JSON_OPTIONS, samplingRatio=1.0, primitivesAsString=True).json(paths).schema
     return all(name in known for name in keys.fieldNames() if name != CORRUPT)
-
-
-# The JSON parser's options, for `from_json` and the data source alike. A date must be a date: the default parser
-# would silently drop the time of "2026-01-01T23:59:59Z".
-_JSON_OPTIONS = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT, "dateFormat": "yyyy-MM-dd"}
-GAVE_UP = "LAKEHOUSE_JSON_SOURCE_GAVE_UP"  # in the error of a write whose rows the data source could not rescue
 
 
 def gave_up(exc: BaseException) -> bool:
@@ -295,7 +294,7 @@ def _read_json_source(spark: SparkSession, files: list[FileInfo], schema: T.Stru
     spark.conf.set("spark.sql.json.enableExactStringParsing", "false")  # text of a non-string token as from_json
     typed = (
         spark.read.schema(read_schema)
-        .options(**_JSON_OPTIONS, allowNonNumericNumbers=False)
+        .options(**JSON_OPTIONS, allowNonNumericNumbers=False)
         .json(_paths(files))
         .select(
             *[F.col(f"`{f.name}`").alias(f"_typed_{i}") for i, f in enumerate(schema.fields)],
@@ -367,7 +366,6 @@ def _rescue_lines(
             T.StructField(CORRUPT, T.StringType()),
         ]
     )
-    options = _JSON_OPTIONS
     value = F.col("value")
     as_text = T.StructType([T.StructField(name, T.StringType()) for name in decimals])
     parsed = lines.select(
@@ -377,7 +375,7 @@ def _rescue_lines(
     ).select(
         "*",
         F.expr("json_object_keys(_line)").alias("_keys"),  # NULL when the line is not a JSON object
-        F.from_json("_line", parse_schema, options).alias("_parsed"),
+        F.from_json("_line", parse_schema, JSON_OPTIONS).alias("_parsed"),
         *([F.from_json("_line", as_text).alias("_as_text")] if decimals else []),
     )
     not_an_object = ~F.col("_valid_utf8") | F.col("_keys").isNull()
