@@ -428,13 +428,13 @@ class Ingestor:
             )
         metrics = observation.get
         total = metrics["total"]
-        if metrics["unmatched"] == 0:
-            rows, quarantined, rescued = (_per_file(metrics[key]) for key in ("rows", "quarantined", "rescued"))
+        rows, quarantined, rescued = (_per_file(metrics[key]) for key in ("rows", "quarantined", "rescued"))
+        if metrics["unmatched"] == 0 and None not in (rows, quarantined, rescued):
             counts = {
                 file.uri: (rows.get(i, 0) - quarantined.get(i, 0), rescued.get(i, 0), quarantined.get(i, 0))
                 for i, file in enumerate(files)
             }
-        else:  # a file path Spark spells otherwise: read it back
+        else:  # a file path Spark spells otherwise, or merged bins: read it back
             counts = batch.bronze.batch_counts(batch.batch_id)
         if sum(written + quarantined for written, _, quarantined in counts.values()) != total:
             raise IngestionError(
@@ -656,10 +656,14 @@ def _batch_metrics(files: int) -> list:
     ]
 
 
-def _per_file(histogram) -> dict[int, int]:
+def _per_file(histogram) -> dict[int, int] | None:
     """File index -> rows, from `histogram_numeric` over the file indexes with a bin per file: bins are merged only
-    when there are more values than bins, so each bin counts one index exactly (the write checks the sum)."""
-    return {int(point.x): int(point.y) for point in histogram or []}
+    when there are more values than bins, so each bin counts one index exactly. None if a bin is not one index
+    (merged bins would still add up to the total, which the write checks)."""
+    points = histogram or []
+    if any(point.x != int(point.x) or point.y != int(point.y) for point in points):
+        return None
+    return {int(point.x): int(point.y) for point in points}
 
 
 def _with_commit(state: SourceState, commit: BatchCommit) -> SourceState:
