@@ -55,6 +55,9 @@ class SparkSettings:
     java_options: str = field(default_factory=lambda: os.environ.get("LAKEHOUSE_JAVA_OPTIONS", "").strip())
 
 
+AUTO_COMPACT_SMALL_FILE_BYTES = 8 * 2**20
+
+
 def needs_s3(*uris: str) -> bool:
     return any(uri.startswith(("s3://", "s3a://")) for uri in uris)
 
@@ -76,8 +79,14 @@ def spark_conf(settings: SparkSettings, jars: list[Path]) -> dict[str, str]:
             f"-Dderby.system.home={state} -Dlog4j.configurationFile={LOG4J} -Dlakehouse.log.dir={log_dir(state)} "
             f"{settings.java_options}"
         ).strip(),
-        # Hourly batches make small files: Delta compacts a table's small files after a write once there are many.
+        # Hourly batches make small files: Delta compacts a table's small files after a write. It does so after the
+        # first write to each table (partition) of every process, however few small files there are, and by default
+        # a file under 64 MB is small: each ingestion run and each build rewrote every table's data up to 64 MB, and
+        # a large batch's own files right after writing them (two thirds of bronze's write, BENCHMARKS.md
+        # 2026-12-06). Under 8 MB, files a large batch writes (one per input split, 10-40 MB) stay as written, and
+        # the small files of hourly batches are still merged, at most about 8 MB rewritten per table and run.
         "spark.databricks.delta.autoCompact.enabled": "true",
+        "spark.databricks.delta.autoCompact.minFileSize": str(AUTO_COMPACT_SMALL_FILE_BYTES),
         # Concurrent jobs (several sources ingested at once, dbt's threads) share the cores.
         "spark.scheduler.mode": "FAIR",
         "spark.scheduler.allocation.file": str(FAIR_SCHEDULER),

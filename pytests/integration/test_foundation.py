@@ -76,3 +76,28 @@ def test_the_spark_jvm_maps_the_class_archive_setup_wrote(spark, spark_settings)
     assert archive.is_file(), "no class archive: `lakehouse setup` (run by `make test`) writes it"
     jvm = spark.sparkContext._gateway.proc.pid
     assert str(archive) in Path(f"/proc/{jvm}/maps").read_text()  # mapped, not merely named on the command line
+
+
+def test_auto_compaction_merges_small_files_and_leaves_a_large_batchs_files(spark, tmp_path):
+    """Delta compacts after the first write to a table of each process, however few small files there are: what it
+    counts as small decides whether a large batch is written twice (runtime/spark.py)."""
+    from pyspark.sql import functions as F
+
+    from runtime.spark import AUTO_COMPACT_SMALL_FILE_BYTES
+
+    table = str(tmp_path / "table")
+    rows = AUTO_COMPACT_SMALL_FILE_BYTES // 60  # 64 hex characters a row, hardly compressible: files above the bound
+    large = spark.range(2 * rows).select(F.sha2(F.col("id").cast("string"), 256).alias("value")).repartition(2)
+    large.write.format("delta").save(table)
+    spark.range(10).select(F.col("id").cast("string").alias("value")).repartition(2).write.format("delta").mode(
+        "append"
+    ).save(table)
+
+    history = {row.version: row for row in spark.sql(f"describe history delta.`{table}`").collect()}
+    files = spark.read.format("delta").load(table).select("_metadata.file_path", "_metadata.file_size").distinct()
+    sizes = [row.file_size for row in files.collect()]
+    assert [history[v].operation for v in sorted(history)] == ["WRITE", "WRITE", "OPTIMIZE"]
+    assert history[0].operationMetrics["numFiles"] == "2"
+    assert history[2].operationMetrics["numRemovedFiles"] == "2"  # the two small files, not the large ones
+    assert history[2].operationMetrics["numAddedFiles"] == "1"
+    assert len(sizes) == 3 and sum(size > AUTO_COMPACT_SMALL_FILE_BYTES for size in sizes) == 2
