@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import json
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -342,7 +343,7 @@ def _wider_decimal(data_type: T.DecimalType) -> T.DecimalType:
 
 
 def _rescue_lines(
-    lines: DataFrame, schema: T.StructType, head_keys: list[str], *, keep: list[str] = (), finish: bool = True
+    lines: DataFrame, schema: T.StructType, head_keys: list[str], *, keep: Sequence[str] = (), finish: bool = True
 ) -> DataFrame:
     """The bronze rows of JSON lines (`value`, NULL for none, and the lineage columns), with the columns in `keep`
     carried along. Each line is parsed once against the schema and once for its top-level keys. The unknown keys
