@@ -6,7 +6,8 @@ A batch is two Delta commits, each safe to repeat:
   2. log      transfer log: one row per file with its outcome and counts, as transaction (log:<source>, batch id)
 A run killed between the two finds the batch in bronze's history on its next start (a commit newer than the
 log's last batch) and logs it then; a run killed before the first commit left nothing, and its files are simply
-still new. Delta refuses a second commit of a batch id, so two runs can never both write one batch.
+still new. Delta refuses a second commit of a batch id, so two runs can never both write one batch. After every
+COMPACT_EVERY_BATCHES-th batch, bronze's small files are merged (an OPTIMIZE: the rows do not change).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ from ingestion.tables import BatchCommit, BronzeTable, SchemaHistory, SourceStat
 log = logging.getLogger(__name__)
 PARALLEL_SOURCES = 4
 CONCURRENT_RETRIES = 1000  # a bound only: each lost race is a batch another run committed
+COMPACT_EVERY_BATCHES = 50  # a source's bronze small files are merged after every 50th batch
 
 
 class ConcurrentRunError(IngestionError):
@@ -360,6 +362,17 @@ class Ingestor:
             counts = self._evolve_from_rescued(batch, unknown, result) or counts
         _failpoint("before-commit")
         self._finish(batch, counts, result)
+        if batch.batch_id % COMPACT_EVERY_BATCHES == 0:
+            self._compact(batch)
+
+    @staticmethod
+    def _compact(batch: _Batch) -> None:
+        """Merge bronze's small files (those of the last batches). Housekeeping after the batch is logged: a failure
+        (another run replacing files of the table at that moment, say) is logged, and a later turn compacts."""
+        try:
+            batch.bronze.compact()
+        except Exception:
+            log.warning("source %s: compacting %s failed", batch.source.name, batch.bronze.name, exc_info=True)
 
     def _sniff(self, batch: _Batch) -> None:
         heads = self.storage.heads(batch.files)

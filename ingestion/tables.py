@@ -318,7 +318,17 @@ class BronzeTable:
 
     def create(self, data_schema: T.StructType) -> None:
         schema = T.StructType(data_schema.fields + LINEAGE_SCHEMA.fields)
-        self.ref.create(self.spark, schema, {"delta.dataSkippingStatsColumns": _stats_columns(data_schema)})
+        properties = {
+            "delta.dataSkippingStatsColumns": _stats_columns(data_schema),
+            # Not compacted by Delta after the first write of every process (runtime/spark.py), but by `compact()`.
+            "delta.autoOptimize.autoCompact": "false",
+        }
+        self.ref.create(self.spark, schema, properties)
+
+    def compact(self) -> None:
+        """Merge the table's small files into larger ones (OPTIMIZE rewrites only files under the session's
+        `spark.databricks.delta.optimize.minFileSize`); the rows do not change."""
+        self.spark.sql(f"optimize {self.ref.sql}")
 
     def schema(self) -> T.StructType:
         return self.ref.read(self.spark).schema

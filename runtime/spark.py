@@ -55,7 +55,7 @@ class SparkSettings:
     java_options: str = field(default_factory=lambda: os.environ.get("LAKEHOUSE_JAVA_OPTIONS", "").strip())
 
 
-AUTO_COMPACT_SMALL_FILE_BYTES = 8 * 2**20
+SMALL_FILE_BYTES = 8 * 2**20  # a Delta data file under this is small: compaction merges it
 
 
 def needs_s3(*uris: str) -> bool:
@@ -79,14 +79,16 @@ def spark_conf(settings: SparkSettings, jars: list[Path]) -> dict[str, str]:
             f"-Dderby.system.home={state} -Dlog4j.configurationFile={LOG4J} -Dlakehouse.log.dir={log_dir(state)} "
             f"{settings.java_options}"
         ).strip(),
-        # Hourly batches make small files: Delta compacts a table's small files after a write. It does so after the
-        # first write to each table (partition) of every process, however few small files there are, and by default
-        # a file under 64 MB is small: each ingestion run and each build rewrote every table's data up to 64 MB, and
-        # a large batch's own files right after writing them (two thirds of bronze's write, BENCHMARKS.md
-        # 2026-12-06). Under 8 MB, files a large batch writes (one per input split, 10-40 MB) stay as written, and
-        # the small files of hourly batches are still merged, at most about 8 MB rewritten per table and run.
-        "spark.databricks.delta.autoCompact.enabled": "true",
-        "spark.databricks.delta.autoCompact.minFileSize": str(AUTO_COMPACT_SMALL_FILE_BYTES),
+        # Hourly batches make small files. Delta's auto compaction merges a table's small files after a write: after
+        # the first write to each table (partition) of every process, and then once there are 50. By default a file
+        # under 64 MB is small, so a large batch's own files were rewritten right after its write (two thirds of
+        # bronze's write, BENCHMARKS.md 2026-12-06). Under 8 MB, the files a large batch writes (one per input
+        # split, 10-40 MB) stay as written. Tables get auto compaction as a property when they are created, so that
+        # bronze can opt out: each scheduled ingestion is a process of its own, and compacting every bronze table
+        # in each took a quarter of an hourly run; ingestion compacts bronze itself, every few batches.
+        "spark.databricks.delta.properties.defaults.autoOptimize.autoCompact": "true",
+        "spark.databricks.delta.autoCompact.minFileSize": str(SMALL_FILE_BYTES),
+        "spark.databricks.delta.optimize.minFileSize": str(SMALL_FILE_BYTES),  # OPTIMIZE: only the small files
         # Concurrent jobs (several sources ingested at once, dbt's threads) share the cores.
         "spark.scheduler.mode": "FAIR",
         "spark.scheduler.allocation.file": str(FAIR_SCHEDULER),

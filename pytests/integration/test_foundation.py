@@ -83,10 +83,10 @@ def test_auto_compaction_merges_small_files_and_leaves_a_large_batchs_files(spar
     counts as small decides whether a large batch is written twice (runtime/spark.py)."""
     from pyspark.sql import functions as F
 
-    from runtime.spark import AUTO_COMPACT_SMALL_FILE_BYTES
+    from runtime.spark import SMALL_FILE_BYTES
 
     table = str(tmp_path / "table")
-    rows = AUTO_COMPACT_SMALL_FILE_BYTES // 60  # 64 hex characters a row, hardly compressible: files above the bound
+    rows = SMALL_FILE_BYTES // 60  # 64 hex characters a row, hardly compressible: files above the bound
     large = spark.range(2 * rows).select(F.sha2(F.col("id").cast("string"), 256).alias("value")).repartition(2)
     large.write.format("delta").save(table)
     spark.range(10).select(F.col("id").cast("string").alias("value")).repartition(2).write.format("delta").mode(
@@ -100,4 +100,4 @@ def test_auto_compaction_merges_small_files_and_leaves_a_large_batchs_files(spar
     assert history[0].operationMetrics["numFiles"] == "2"
     assert history[2].operationMetrics["numRemovedFiles"] == "2"  # the two small files, not the large ones
     assert history[2].operationMetrics["numAddedFiles"] == "1"
-    assert len(sizes) == 3 and sum(size > AUTO_COMPACT_SMALL_FILE_BYTES for size in sizes) == 2
+    assert len(sizes) == 3 and sum(size > SMALL_FILE_BYTES for size in sizes) == 2

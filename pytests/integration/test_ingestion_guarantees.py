@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 import pytest
 from pyspark.sql import functions as F
 
+from ingestion import ingest
 from ingestion.tables import TRANSFER_LOG
 
 pytestmark = pytest.mark.integration
@@ -34,6 +35,28 @@ def test_rerun_without_new_files_commits_nothing(lake):
     assert lake.commits(lake.table(name)) == bronze_commits
     assert lake.commits(f"test_bronze.{TRANSFER_LOG}") == log_commits
     assert lake.bronze(name).count() == 50 and lake.bronze(name).select("id").distinct().count() == 50
+
+
+def test_bronze_is_compacted_by_ingestion_every_few_batches_not_by_delta(lake, monkeypatch):
+    """Delta would compact a table after its first write in each process (runtime/spark.py): bronze opts out, and
+    ingestion merges its small files after every COMPACT_EVERY_BATCHES-th batch instead."""
+    monkeypatch.setattr(ingest, "COMPACT_EVERY_BATCHES", 2)
+    name = lake.source("compacted", schema=SCHEMA, max_files_per_batch=2)
+    for i in range(6):
+        lake.write(f"compacted/{i}.json", _lines(i * 10, 10), mtime=1_000 + i)
+
+    result = lake.run(name)
+
+    assert result.ok and sorted({r.batch_id for r in result.files}) == [1, 2, 3]
+    history = lake.spark.sql(f"describe history {lake.table(name)}").orderBy("version").collect()
+    changes = [(r.operation, r.operationMetrics) for r in history if r.operation in ("WRITE", "OPTIMIZE")]
+    assert [operation for operation, _ in changes] == ["WRITE", "WRITE", "OPTIMIZE", "WRITE"]
+    written = sum(int(metrics["numFiles"]) for operation, metrics in changes[:2])
+    assert written >= 3 and changes[2][1]["numRemovedFiles"] == str(written) and changes[2][1]["numAddedFiles"] == "1"
+    properties = lake.spark.sql(f"describe detail {lake.table(name)}").first().properties
+    assert properties["delta.autoOptimize.autoCompact"] == "false"
+    assert lake.rows_per_file(name) == {f"{i}.json": 10 for i in range(6)}
+    assert lake.bronze(name).select("id").distinct().count() == 60
 
 
 def test_new_files_only_are_ingested_next_time(lake):
