@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 PARALLEL_SOURCES = 4
 CONCURRENT_RETRIES = 1000  # a bound only: each lost race is a batch another run committed
 COMPACT_EVERY_BATCHES = 50  # a source's bronze small files are merged after every 50th batch
+COMPACT_LOG_FROM_FILES = 50  # the transfer log is compacted after a run that found it in this many files
 
 
 class ConcurrentRunError(IngestionError):
@@ -234,7 +235,14 @@ class Ingestor:
         plans.update(zip([source.name for source in unplanned], found, strict=True))
         self.before_run(sum(file.size for plan in plans.values() if plan for file in plan.plan.to_ingest))
         _arm_kill_timer()
-        return _concurrently(lambda source: self.run(source, plans[source.name]), sources)
+        results = _concurrently(lambda source: self.run(source, plans[source.name]), sources)
+        if any(result.files for result in results):  # the log grew
+            self._housekeeping("the transfer log", self._compact_log)
+        return results
+
+    def _compact_log(self) -> None:
+        if self.log.files() >= COMPACT_LOG_FROM_FILES:
+            self.log.compact()
 
     def _plan_if_possible(self, source: SourceConfig) -> SourcePlan | None:
         """`plan()`, or None when it fails: `run()` plans again and reports why on that source's result."""
@@ -363,16 +371,16 @@ class Ingestor:
         _failpoint("before-commit")
         self._finish(batch, counts, result)
         if batch.batch_id % COMPACT_EVERY_BATCHES == 0:
-            self._compact(batch)
+            self._housekeeping(batch.bronze.name, batch.bronze.compact)
 
     @staticmethod
-    def _compact(batch: _Batch) -> None:
-        """Merge bronze's small files (those of the last batches). Housekeeping after the batch is logged: a failure
-        (another run replacing files of the table at that moment, say) is logged, and a later turn compacts."""
+    def _housekeeping(table: str, compact: Callable[[], object]) -> None:
+        """Merge a table's small files, after what they hold is logged. A failure (another run replacing files of
+        the table at that moment, say) is logged, and a later turn compacts."""
         try:
-            batch.bronze.compact()
+            compact()
         except Exception:
-            log.warning("source %s: compacting %s failed", batch.source.name, batch.bronze.name, exc_info=True)
+            log.warning("compacting %s failed; a later run compacts it", table, exc_info=True)
 
     def _sniff(self, batch: _Batch) -> None:
         heads = self.storage.heads(batch.files)

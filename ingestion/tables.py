@@ -171,11 +171,24 @@ class DeltaRef:
         )
 
 
-def ensure_table(spark: SparkSession, schema_name: str, table: str, schema: T.StructType) -> DeltaRef:
+def ensure_table(
+    spark: SparkSession, schema_name: str, table: str, schema: T.StructType, properties: dict[str, str] | None = None
+) -> DeltaRef:
     ref = DeltaRef.of(spark, schema_name, table)
     if not ref.exists(spark):
-        ref.create(spark, schema)
+        ref.create(spark, schema, properties)
     return ref
+
+
+# Tables ingestion compacts itself (bronze after every few batches, the transfer log once it has many files): Delta's
+# auto compaction, which other tables get when created (runtime/spark.py), would compact them in every run's process.
+NOT_AUTO_COMPACTED = {"delta.autoOptimize.autoCompact": "false"}
+
+
+def compact(spark: SparkSession, ref: DeltaRef) -> None:
+    """Merge the table's small files into larger ones (OPTIMIZE rewrites only files under the session's
+    `spark.databricks.delta.optimize.minFileSize`); the rows do not change."""
+    spark.sql(f"optimize {ref.sql}")
 
 
 # --- the transfer log -------------------------------------------------------------------------------------
@@ -195,8 +208,16 @@ class TransferLog:
 
     def __init__(self, spark: SparkSession, schema_name: str):
         self.spark = spark
-        self.ref = ensure_table(spark, schema_name, TRANSFER_LOG, LOG_SCHEMA)
+        self.ref = ensure_table(spark, schema_name, TRANSFER_LOG, LOG_SCHEMA, NOT_AUTO_COMPACTED)
         self._lock = threading.Lock()  # one writer at a time from this process: no self-inflicted conflicts
+
+    def files(self) -> int:
+        """The log's data files (every append adds one or more; reading the log opens each)."""
+        return self.spark.sql(f"describe detail {self.ref.sql}").first().numFiles
+
+    def compact(self) -> None:
+        with self._lock:
+            compact(self.spark, self.ref)
 
     def states(self, sources: list[str]) -> dict[str, SourceState]:
         """Each source's state, in one scan of the log."""
@@ -318,17 +339,11 @@ class BronzeTable:
 
     def create(self, data_schema: T.StructType) -> None:
         schema = T.StructType(data_schema.fields + LINEAGE_SCHEMA.fields)
-        properties = {
-            "delta.dataSkippingStatsColumns": _stats_columns(data_schema),
-            # Not compacted by Delta after the first write of every process (runtime/spark.py), but by `compact()`.
-            "delta.autoOptimize.autoCompact": "false",
-        }
+        properties = {"delta.dataSkippingStatsColumns": _stats_columns(data_schema), **NOT_AUTO_COMPACTED}
         self.ref.create(self.spark, schema, properties)
 
     def compact(self) -> None:
-        """Merge the table's small files into larger ones (OPTIMIZE rewrites only files under the session's
-        `spark.databricks.delta.optimize.minFileSize`); the rows do not change."""
-        self.spark.sql(f"optimize {self.ref.sql}")
+        compact(self.spark, self.ref)
 
     def schema(self) -> T.StructType:
         return self.ref.read(self.spark).schema

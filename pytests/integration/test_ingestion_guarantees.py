@@ -37,17 +37,26 @@ def test_rerun_without_new_files_commits_nothing(lake):
     assert lake.bronze(name).count() == 50 and lake.bronze(name).select("id").distinct().count() == 50
 
 
-def test_bronze_is_compacted_by_ingestion_every_few_batches_not_by_delta(lake, monkeypatch):
-    """Delta would compact a table after its first write in each process (runtime/spark.py): bronze opts out, and
-    ingestion merges its small files after every COMPACT_EVERY_BATCHES-th batch instead."""
+def test_bronze_and_the_log_are_compacted_by_ingestion_not_by_delta(lake, monkeypatch):
+    """Delta would compact a table after its first write in each process (runtime/spark.py): bronze and the transfer
+    log opt out; ingestion merges bronze's small files after every COMPACT_EVERY_BATCHES-th batch, and the log's
+    after a run that found it in COMPACT_LOG_FROM_FILES files or more."""
     monkeypatch.setattr(ingest, "COMPACT_EVERY_BATCHES", 2)
+    monkeypatch.setattr(ingest, "COMPACT_LOG_FROM_FILES", 3)
     name = lake.source("compacted", schema=SCHEMA, max_files_per_batch=2)
     for i in range(6):
         lake.write(f"compacted/{i}.json", _lines(i * 10, 10), mtime=1_000 + i)
+    log_table = f"test_bronze.{TRANSFER_LOG}"
+    ingestor = lake.ingestor()  # makes the log if this is the session's first ingestion
+    log_version = lake.spark.sql(f"describe history {log_table} limit 1").first().version
 
-    result = lake.run(name)
+    [result] = ingestor.run_all([lake.config.sources[name]])
 
     assert result.ok and sorted({r.batch_id for r in result.files}) == [1, 2, 3]
+    log_history = lake.spark.sql(f"describe history {log_table}").where(F.col("version") > log_version)
+    assert [r.operation for r in log_history.orderBy("version").collect()] == ["WRITE"] * 3 + ["OPTIMIZE"]
+    assert ingestor.log.files() == 1
+    assert lake.committed(name) == {f"{i}.json": (10, 10, 0, 0) for i in range(6)}
     history = lake.spark.sql(f"describe history {lake.table(name)}").orderBy("version").collect()
     changes = [(r.operation, r.operationMetrics) for r in history if r.operation in ("WRITE", "OPTIMIZE")]
     assert [operation for operation, _ in changes] == ["WRITE", "WRITE", "OPTIMIZE", "WRITE"]
