@@ -7,7 +7,8 @@ A batch is two Delta commits, each safe to repeat:
 A run killed between the two finds the batch in bronze's history on its next start (a commit newer than the
 log's last batch) and logs it then; a run killed before the first commit left nothing, and its files are simply
 still new. Delta refuses a second commit of a batch id, so two runs can never both write one batch. After every
-COMPACT_EVERY_BATCHES-th batch, bronze's small files are merged (an OPTIMIZE: the rows do not change).
+COMPACT_EVERY_BATCHES-th batch, bronze's small files are merged, and the log's once it has COMPACT_LOG_FROM_FILES
+files (an OPTIMIZE: the rows do not change).
 """
 
 from __future__ import annotations
