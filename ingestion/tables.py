@@ -151,6 +151,11 @@ class DeltaRef:
     def history(self, spark: SparkSession, limit: int) -> DataFrame:
         return spark.sql(f"describe history {self.sql} limit {int(limit)}")
 
+    def compact(self, spark: SparkSession) -> None:
+        """Merge the table's small files into larger ones (OPTIMIZE rewrites only files under the session's
+        `spark.databricks.delta.optimize.minFileSize`); the rows do not change."""
+        spark.sql(f"optimize {self.sql}")
+
     def save(self, writer) -> None:
         writer.save(self.path) if self.path else writer.saveAsTable(self.name)
 
@@ -185,12 +190,6 @@ def ensure_table(
 NOT_AUTO_COMPACTED = {"delta.autoOptimize.autoCompact": "false"}
 
 
-def compact(spark: SparkSession, ref: DeltaRef) -> None:
-    """Merge the table's small files into larger ones (OPTIMIZE rewrites only files under the session's
-    `spark.databricks.delta.optimize.minFileSize`); the rows do not change."""
-    spark.sql(f"optimize {ref.sql}")
-
-
 # --- the transfer log -------------------------------------------------------------------------------------
 
 
@@ -217,7 +216,7 @@ class TransferLog:
 
     def compact(self) -> None:
         with self._lock:
-            compact(self.spark, self.ref)
+            self.ref.compact(self.spark)
 
     def states(self, sources: list[str]) -> dict[str, SourceState]:
         """Each source's state, in one scan of the log."""
@@ -343,7 +342,7 @@ class BronzeTable:
         self.ref.create(self.spark, schema, properties)
 
     def compact(self) -> None:
-        compact(self.spark, self.ref)
+        self.ref.compact(self.spark)
 
     def schema(self) -> T.StructType:
         return self.ref.read(self.spark).schema
