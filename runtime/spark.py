@@ -56,6 +56,11 @@ class SparkSettings:
 
 
 SMALL_FILE_BYTES = 8 * 2**20  # a Delta data file under this is small: compaction merges it
+# The JIT's code cache, whatever compilers the user picks (LAKEHOUSE_JAVA_OPTIONS): 240 MB is Java's default with
+# both compilers, but with the client compiler alone (-XX:TieredStopAtLevel=1) the default is 48 MB, which a dbt
+# build fills in about 20 s. The JVM then stops compiling (everything runs interpreted from there) and cannot link
+# new method handles: statements failed with java.lang.InternalError (BENCHMARKS.md, JVM start-up).
+CODE_CACHE = "240m"
 
 
 def needs_s3(*uris: str) -> bool:
@@ -77,7 +82,7 @@ def spark_conf(settings: SparkSettings, jars: list[Path]) -> dict[str, str]:
         "spark.hadoop.javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={state / 'metastore_db'};create=true",
         "spark.driver.extraJavaOptions": (
             f"-Dderby.system.home={state} -Dlog4j.configurationFile={LOG4J} -Dlakehouse.log.dir={log_dir(state)} "
-            f"{settings.java_options}"
+            f"-XX:ReservedCodeCacheSize={CODE_CACHE} {settings.java_options}"
         ).strip(),
         # Hourly batches make small files. Delta's auto compaction merges a table's small files after a write: after
         # the first write to each table (partition) of every process, and then once there are 50. By default a file

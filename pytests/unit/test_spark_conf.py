@@ -117,3 +117,6 @@ def test_the_users_java_options_reach_the_driver_beside_the_class_archive(tmp_pa
     archive.write_bytes(b"")
     options = spark_conf(with_class_archive(settings), [])["spark.driver.extraJavaOptions"]
     assert f"-XX:SharedArchiveFile={archive} -Xshare:auto" in options and options.endswith(" -XX:TieredStopAtLevel=1")
+    # The client JIT alone has a 48 MB code cache by default, which a build fills: the cache is sized for every JIT,
+    # before the user's options, so that a user's own -XX:ReservedCodeCacheSize wins.
+    assert options.index("-XX:ReservedCodeCacheSize=240m") < options.index("-XX:TieredStopAtLevel=1")
