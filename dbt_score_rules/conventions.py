@@ -6,7 +6,7 @@ import re
 from dbt_score import Model, RuleViolation, Severity, Source, rule
 
 GRAIN = re.compile(r"\bone row per\b", re.IGNORECASE)
-PRIMARY_KEY_TESTS = {"unique_combination_of_columns"}
+PRIMARY_KEY_TESTS = {"primary_key"}
 
 
 @rule(severity=Severity.HIGH)
@@ -18,13 +18,13 @@ def grain_is_stated(model: Model) -> RuleViolation | None:
 
 @rule(severity=Severity.HIGH)
 def has_primary_key_test(model: Model) -> RuleViolation | None:
-    """A model has a primary-key test: one column both unique and not_null, or a unique combination of columns."""
+    """A model has a primary-key test: one column both unique and not_null, or primary_key over its key columns."""
     if any(test.type in PRIMARY_KEY_TESTS for test in model.tests):
         return None
     for column in model.columns:
         if {"unique", "not_null"} <= {test.type for test in column.tests}:
             return None
-    return RuleViolation(message="no primary-key test (unique + not_null, or unique_combination_of_columns)")
+    return RuleViolation(message="no primary-key test (unique + not_null, or primary_key)")
 
 
 @rule(severity=Severity.HIGH)
