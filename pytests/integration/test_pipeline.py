@@ -261,17 +261,21 @@ def test_a_bad_batch_is_quarantined_and_deduplicated_like_a_full_build(spark, pi
 
 def test_build_tests_check_the_rows_it_wrote_and_dbt_test_checks_all(spark, pipeline):
     """The tests of the big heart-rate models check, in a build, the rows that build wrote (their cost follows the
-    new data); `dbt test` sweeps the whole table. A row broken behind dbt's back shows which is which."""
+    new data); `dbt test` sweeps the whole table. Rows broken behind dbt's back show which is which: an
+    out-of-range value, and a NULL in a key column (primary_key checks the key's columns for NULL too)."""
     readings = "test_silver.stg_heart_rate__readings"
-    victim = spark.table(readings).orderBy("measured_at").first()
-    where = f"device_id = {victim.device_id} and measured_at = timestamp'{victim.measured_at}'"
-    spark.sql(f"update {readings} set heart_rate_bpm = 500 where {where}")
+    first, second = spark.table(readings).orderBy("measured_at").limit(2).collect()
+    row = "_source_file = '{0._source_file}' and _source_row = {0._source_row}".format
+    spark.sql(f"update {readings} set heart_rate_bpm = 500 where {row(first)}")
+    spark.sql(f"update {readings} set measured_at = null where {row(second)}")
     try:
         selection = ["--select", "stg_heart_rate__readings", "--exclude", "resource_type:unit_test"]
-        assert run_dbt(["build", *selection]).success  # nothing new built: the old row is not re-checked
+        assert run_dbt(["build", *selection]).success  # nothing new built: the old rows are not re-checked
         sweep = run_dbt(["test", *selection])
         assert not sweep.success
         failed = [r.node.name for r in sweep.result if str(r.status) == "fail"]
         assert any(name.startswith("expression_is_true_stg_heart_rate__readings") for name in failed), failed
+        assert any(name.startswith("primary_key_stg_heart_rate__readings") for name in failed), failed
     finally:
-        spark.sql(f"update {readings} set heart_rate_bpm = {victim.heart_rate_bpm} where {where}")
+        spark.sql(f"update {readings} set heart_rate_bpm = {first.heart_rate_bpm} where {row(first)}")
+        spark.sql(f"update {readings} set measured_at = timestamp'{second.measured_at}' where {row(second)}")
