@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/run.py --scale small       # smoke run (a minute or two)
     .venv/bin/python bench/run.py --scale reference   # ~1 GB of raw heart-rate JSON (the figures in BENCHMARKS.md)
+    .venv/bin/python bench/run.py --scale reference --days 3   # the same hourly batch on less history (the curve)
 
 Everything runs in one process and one Spark session, on a state folder of its own (.lakehouse/bench), so the
 baseline and the measured path see the same JVM, the same files and the same machine load. Each figure is
@@ -29,7 +30,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SCALES = {  # name -> (generator scale, days): days - 1 whole days, then one hour of the last day incrementally
     "small": (0.5, 3),
-    "medium": (6.0, 7),
     "reference": (24.0, 7),
 }
 MB = 1024 * 1024
@@ -267,11 +267,12 @@ def machine() -> str:
     )
 
 
-def report(scale: str, figures: dict, ingest: dict, rewrites: dict, nodes: dict, repeat: int) -> str:
+def report(scale: str, days: int, figures: dict, ingest: dict, rewrites: dict, nodes: dict, repeat: int) -> str:
     ours, plain = figures["ingest_ours"], figures["ingest_plain"]
     mb = ingest["bytes"] / MB
     lines = [
-        f"### Scale `{scale}` ({mb:,.0f} MB landed, {ingest['rows']:,} records), {datetime.now(timezone.utc):%Y-%m-%d}",
+        f"### Scale `{scale}`, {days} days ({mb:,.0f} MB landed, {ingest['rows']:,} records), "
+        f"{datetime.now(timezone.utc):%Y-%m-%d}",
         "",
         f"Machine: {machine()}. Median [min-max] of {repeat} runs.",
         "",
@@ -338,6 +339,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", choices=SCALES, default="small")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--days",
+        type=int,
+        help="days of data instead of the scale's (at least 2): the hourly batch is the same size, the history not",
+    )
     parser.add_argument("--output", type=Path, default=ROOT / "BENCHMARKS.md", help="append the section here")
     args = parser.parse_args(argv)
 
@@ -351,6 +357,9 @@ def main(argv: list[str] | None = None) -> int:
     from runtime.spark import SparkSettings, get_spark
 
     scale, days = SCALES[args.scale]
+    days = args.days or days
+    if days < 2:
+        parser.error("--days: at least 2 (one whole day, then hours of the next)")
     landing = state / "landing"
     os.environ["LAKEHOUSE_LANDING_URI"] = str(landing)
     config = load_config()
@@ -372,7 +381,7 @@ def main(argv: list[str] | None = None) -> int:
     ingest = bench_ingestion(spark, config, landed, args.repeat, memory, figures)
     rewrites, nodes = bench_dbt(spark, config, land_batch, args.repeat, memory, figures, state / "dbt-target")
     figures["file_counts"] = file_counts(spark)
-    publish(report(args.scale, figures, ingest, rewrites, nodes, args.repeat), args.output)
+    publish(report(args.scale, days, figures, ingest, rewrites, nodes, args.repeat), args.output)
     return 0
 
 

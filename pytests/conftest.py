@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -19,6 +20,14 @@ os.environ["DBT_TARGET_PATH"] = str(_STATE / "dbt-target")
 os.environ["DBT_LOG_PATH"] = str(_STATE / "dbt-logs")
 for name in ("LAKEHOUSE_TARGET", "LAKEHOUSE_CONFIG", "LAKEHOUSE_LANDING_URI", "LAKEHOUSE_S3_ENDPOINT"):
     os.environ.pop(name, None)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """The state folder goes with a passing run (Spark has stopped by now); a failing run keeps it to look into."""
+    if exitstatus == 0:
+        shutil.rmtree(_STATE, ignore_errors=True)
+    else:
+        print(f"\nthe test state (metastore, warehouse, logs) is kept in {_STATE}")
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -174,60 +175,89 @@ def _wait_for(condition, process, what, timeout=240):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+class CrashLoop:
+    """One lakehouse whose `ingest run`s are killed with SIGKILL, at named steps and at random moments, while new
+    files keep arriving; then one clean run. Counts what each file holds, to check bronze against."""
+
+    def __init__(self, root: Path, seed: int):
+        self.project = Project(
+            root,
+            {
+                "events": {"path": "events", "format": "json", "schema": SCHEMA, "max_files_per_batch": 2},
+                "rows": {"path": "rows", "format": "csv", "schema": SCHEMA, "max_files_per_batch": 3},
+            },
+        )
+        self.rng = random.Random(seed)
+        self.expected: dict[str, int] = {}
+        self.failures: list[str] = []
+        self.next_id = 0
+
+    def land(self, count: int) -> None:
+        for _ in range(count):
+            n = self.rng.randint(1, 40)
+            name = f"f{self.next_id:05d}"
+            drift = {"quality": 0.5} if self.next_id % 7 == 3 else {}  # now and then a new column appears
+            first = self.next_id * 100
+            self.project.write(f"events/{name}.json", _lines(first, n, **drift))
+            self.project.write(f"rows/{name}.csv", "id,name\n" + "".join(f"{first + i},r\n" for i in range(n)))
+            self.expected[f"{name}.json"] = self.expected[f"{name}.csv"] = n
+            self.next_id += 1
+
+    def run(self, failpoints: list[str], random_kills: int) -> None:
+        self.land(8)
+        for failpoint in failpoints + [None] * random_kills:
+            kill = {"LAKEHOUSE_FAILPOINT": failpoint} if failpoint else {}
+            if not failpoint:
+                kill["LAKEHOUSE_KILL_AFTER"] = f"{self.rng.uniform(0, 4):.2f}"
+            run = self.project.lakehouse("ingest", "run", **kill)
+            if run.returncode not in (0, -signal.SIGKILL):
+                self.failures.append(run.stderr[-3000:])
+            self.land(self.rng.randint(0, 2))
+        final = self.project.lakehouse("ingest", "run")
+        if final.returncode != 0:
+            self.failures.append(final.stderr[-3000:])
+
+    def check(self, spark) -> None:
+        assert not self.failures, self.failures
+        for table in ("events", "rows"):
+            bronze = self.project.delta(spark, table)
+            per_file = {
+                r.f.rsplit("/", 1)[-1]: (r.rows, r.ids)
+                for r in bronze.groupBy(F.col("_source_file").alias("f"))
+                .agg(F.count("*").alias("rows"), F.countDistinct("id").alias("ids"))
+                .collect()
+            }
+            suffix = ".json" if table == "events" else ".csv"
+            want = {name: (n, n) for name, n in self.expected.items() if name.endswith(suffix)}
+            assert per_file == want  # zero lost, zero duplicated, file by file
+        log = spark.read.format("delta").load(
+            str(self.project.state / "warehouse/test_bronze.db/ingestion_transfer_log")
+        )
+        committed = (
+            log.where(F.col("status") == "committed").groupBy("file_path").agg(F.countDistinct("batch_id").alias("b"))
+        )
+        assert committed.count() == len(self.expected) and committed.where("b > 1").count() == 0
+
+
 @pytest.mark.slow
 def test_kill_9_at_any_moment_loses_and_duplicates_nothing(tmp_path, spark):
     """20 runs killed with SIGKILL, 4 at the exact steps between commits and 16 at random moments of their writing
     (logging a killed run's batch, bronze writes, log appends; counted from the end of the read-only planning),
-    while new files keep arriving; then one clean run. Every file's rows must be in bronze exactly once."""
-    project = Project(
-        tmp_path,
-        {
-            "events": {"path": "events", "format": "json", "schema": SCHEMA, "max_files_per_batch": 2},
-            "rows": {"path": "rows", "format": "csv", "schema": SCHEMA, "max_files_per_batch": 3},
-        },
-    )
-    rng = random.Random(20261123)
-    expected: dict[str, int] = {}
-    next_id = 0
-
-    def land(count: int) -> None:
-        nonlocal next_id
-        for _ in range(count):
-            n = rng.randint(1, 40)
-            name = f"f{next_id:05d}"
-            drift = {"quality": 0.5} if next_id % 7 == 3 else {}  # now and then a new column appears
-            project.write(f"events/{name}.json", _lines(next_id * 100, n, **drift))
-            project.write(f"rows/{name}.csv", "id,name\n" + "".join(f"{next_id * 100 + i},r\n" for i in range(n)))
-            expected[f"{name}.json"] = expected[f"{name}.csv"] = n
-            next_id += 1
-
-    land(8)
-    kills = ["before-write", "after-write", "after-add-columns", "before-commit"] + [None] * 16
-    for failpoint in kills:
-        env = {"LAKEHOUSE_FAILPOINT": failpoint} if failpoint else {"LAKEHOUSE_KILL_AFTER": f"{rng.uniform(0, 4):.2f}"}
-        run = project.lakehouse("ingest", "run", **env)
-        assert run.returncode in (0, -signal.SIGKILL), run.stderr[-3000:]
-        land(rng.randint(0, 2))
-
-    final = project.lakehouse("ingest", "run")
-    assert final.returncode == 0, final.stderr[-3000:]
-
-    for table in ("events", "rows"):
-        bronze = project.delta(spark, table)
-        per_file = {
-            r.f.rsplit("/", 1)[-1]: (r.rows, r.ids)
-            for r in bronze.groupBy(F.col("_source_file").alias("f"))
-            .agg(F.count("*").alias("rows"), F.countDistinct("id").alias("ids"))
-            .collect()
-        }
-        suffix = ".json" if table == "events" else ".csv"
-        want = {name: (n, n) for name, n in expected.items() if name.endswith(suffix)}
-        assert per_file == want  # zero lost, zero duplicated, file by file
-    log = spark.read.format("delta").load(str(project.state / "warehouse/test_bronze.db/ingestion_transfer_log"))
-    committed = (
-        log.where(F.col("status") == "committed").groupBy("file_path").agg(F.countDistinct("batch_id").alias("b"))
-    )
-    assert committed.count() == len(expected) and committed.where("b > 1").count() == 0
+    while new files keep arriving; then one clean run. Every file's rows must be in bronze exactly once. Two
+    lakehouses of 10 kills each crash side by side: a starting JVM leaves a third of two cores idle."""
+    loops = [CrashLoop(tmp_path / f"lake-{i}", seed=20261123 + i) for i in range(2)]
+    steps = [["before-write", "after-add-columns"], ["after-write", "before-commit"]]
+    threads = [
+        threading.Thread(target=loop.run, args=(failpoints, 8), daemon=True)
+        for loop, failpoints in zip(loops, steps, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=1800)
+        assert not thread.is_alive(), "a crash loop did not finish in 30 minutes"
+    for loop in loops:
+        loop.check(spark)
 
 
 def test_unreadable_inputs_give_one_line_each_and_a_clean_exit(tmp_path, spark):

@@ -39,13 +39,14 @@ def test_report_has_every_figure_and_says_whether_goals_are_met(monkeypatch):
     }
     text = bench.report(
         "small",
+        3,
         figures,
         {"rows": 1000, "bytes": 10 * bench.MB},
         {"silver.t": (1, 2)},
         {"model.lakehouse.a": 1.0, "test.lakehouse.b.0123456789": 2.0},
         3,
     )
-    assert "### Scale `small` (10 MB landed, 1,000 records)" in text
+    assert "### Scale `small`, 3 days (10 MB landed, 1,000 records)" in text
     assert "| ingestion: ours | 12.0 s [11.0-13.0] | 0.8 MB/s, 83 rows/s | 900 MB |" in text
     assert "**1.20x** (goal ≤ 1.5x: met)" in text
     assert "(1.0% of the data landed) / full refresh: **70%** (goal ≤ 10%: missed)" in text

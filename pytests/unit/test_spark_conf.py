@@ -18,6 +18,7 @@ def test_local_conf_is_sized_for_the_machine_and_keeps_state_in_one_folder(tmp_p
     assert conf["spark.sql.catalog.spark_catalog"] == "org.apache.spark.sql.delta.catalog.DeltaCatalog"
     assert conf["spark.sql.warehouse.dir"] == str(tmp_path / "warehouse")
     assert str(tmp_path / "metastore_db") in conf["spark.hadoop.javax.jdo.option.ConnectionURL"]
+    assert conf["spark.hadoop.hive.downloaded.resources.dir"].startswith(str(tmp_path))  # not in /tmp
     assert not any(key.startswith("spark.hadoop.fs.s3a") for key in conf)
 
 
