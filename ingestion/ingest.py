@@ -451,14 +451,18 @@ class Ingestor:
         metrics = observation.get
         total = metrics["total"]
         rows, quarantined, rescued = (_per_file(metrics[key]) for key in ("rows", "quarantined", "rescued"))
+        counts = None
         if metrics["unmatched"] == 0 and None not in (rows, quarantined, rescued):
             counts = {
                 file.uri: (rows.get(i, 0) - quarantined.get(i, 0), rescued.get(i, 0), quarantined.get(i, 0))
                 for i, file in enumerate(files)
             }
-        else:  # a file path Spark spells otherwise, or merged bins: read it back
+        if counts is None or _rows(counts) != total:
+            # A file path Spark spells otherwise, merged bins, or counts that do not add up: the batch is committed,
+            # so its rows per file are read back from bronze.
+            log.info("source %s, batch %s: rows per file read back", batch.source.name, batch.batch_id)
             counts = batch.bronze.batch_counts(batch.batch_id)
-        if sum(written + quarantined for written, _, quarantined in counts.values()) != total:
+        if _rows(counts) != total:
             raise IngestionError(
                 f"source {batch.source.name}, batch {batch.batch_id}: counted {total} rows but per-file counts "
                 "do not add up; please report this"
@@ -679,13 +683,23 @@ def _batch_metrics(files: int) -> list:
 
 
 def _per_file(histogram) -> dict[int, int] | None:
-    """File index -> rows, from `histogram_numeric` over the file indexes with a bin per file: bins are merged only
-    when there are more values than bins, so each bin counts one index exactly. None if a bin is not one index
-    (merged bins would still add up to the total, which the write checks)."""
+    """File index -> rows, from `histogram_numeric` over the file indexes with a bin per file. Each task of the
+    write counts the indexes it read, and the partial histograms are concatenated: a file read by several tasks (a
+    large file is split) has a point per task, all at its index, until there are more points than bins and the
+    closest (those at one index) are merged. So an index's rows are the sum of its points. Bins of two indexes
+    are merged only when there are more indexes than bins, which a bin per file rules out; None if one is."""
     points = histogram or []
     if any(point.x != int(point.x) or point.y != int(point.y) for point in points):
         return None
-    return {int(point.x): int(point.y) for point in points}
+    rows: dict[int, int] = {}
+    for point in points:
+        rows[int(point.x)] = rows.get(int(point.x), 0) + int(point.y)
+    return rows
+
+
+def _rows(counts: dict[str, tuple[int, int, int]]) -> int:
+    """All the rows of per-file counts (written, rescued, quarantined): rescued rows are among the written."""
+    return sum(written + quarantined for written, _, quarantined in counts.values())
 
 
 def _with_commit(state: SourceState, commit: BatchCommit) -> SourceState:

@@ -204,6 +204,12 @@ class CrashLoop:
             self.next_id += 1
 
     def run(self, failpoints: list[str], random_kills: int) -> None:
+        try:
+            self._crash(failpoints, random_kills)
+        except Exception as exc:  # a thread's exception would not fail the test: check() reports it
+            self.failures.append(repr(exc))
+
+    def _crash(self, failpoints: list[str], random_kills: int) -> None:
         self.land(8)
         for failpoint in failpoints + [None] * random_kills:
             kill = {"LAKEHOUSE_FAILPOINT": failpoint} if failpoint else {}

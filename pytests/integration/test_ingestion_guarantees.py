@@ -37,6 +37,45 @@ def test_rerun_without_new_files_commits_nothing(lake):
     assert lake.bronze(name).count() == 50 and lake.bronze(name).select("id").distinct().count() == 50
 
 
+@pytest.mark.parametrize("json_source", [True, False], ids=["json-data-source", "line-by-line"])
+def test_a_file_read_by_several_tasks_is_counted_once_in_full(lake, monkeypatch, json_source):
+    """Spark splits a large file between tasks (a single 8 MB file of a batch went to four): its rows, counted by
+    each task during the write, are the file's rows, without reading the batch back, and the run succeeds."""
+    from ingestion import readers
+    from ingestion.tables import BronzeTable
+
+    monkeypatch.setattr(readers, "JSON_SOURCE_FROM_BYTES", 0 if json_source else 1 << 40)
+    read_back = []
+    monkeypatch.setattr(BronzeTable, "batch_counts", lambda table, batch_id: read_back.append(batch_id))
+    name = lake.source("split", schema=SCHEMA)
+    lake.write("split/big.json", _lines(0, 3000))  # about 100 KB
+    saved = lake.spark.conf.get("spark.sql.files.maxPartitionBytes")
+    lake.spark.conf.set("spark.sql.files.maxPartitionBytes", str(16 * 1024))  # a split per 16 KB
+    try:
+        result = lake.run(name)
+    finally:
+        lake.spark.conf.set("spark.sql.files.maxPartitionBytes", saved)
+
+    assert result.ok, result.error
+    assert read_back == []  # counted in the write's one pass
+    assert lake.committed(name) == {"big.json": (3000, 3000, 0, 0)}
+    assert lake.bronze(name).count() == 3000
+
+
+def test_rows_per_file_that_do_not_add_up_are_read_back(lake, monkeypatch):
+    """Should the counts observed in the write ever disagree with its total, the committed batch is read back from
+    bronze for them: the run logs exact counts and succeeds rather than failing after its commit."""
+    monkeypatch.setattr(ingest, "_per_file", lambda histogram: {0: 1})
+    name = lake.source("odd", schema=SCHEMA)
+    lake.write("odd/a.json", _lines(0, 7))
+    lake.write("odd/b.json", _lines(7, 5))
+
+    result = lake.run(name)
+
+    assert result.ok, result.error
+    assert lake.committed(name) == {"a.json": (7, 7, 0, 0), "b.json": (5, 5, 0, 0)}
+
+
 def test_bronze_and_the_log_are_compacted_by_ingestion_not_by_delta(lake, monkeypatch):
     """Delta would compact a table after its first write in each process (runtime/spark.py): bronze and the transfer
     log opt out; ingestion merges bronze's small files after every COMPACT_EVERY_BATCHES-th batch, and the log's
