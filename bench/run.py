@@ -347,6 +347,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=ROOT / "BENCHMARKS.md", help="append the section here")
     args = parser.parse_args(argv)
 
+    scale, days = SCALES[args.scale]
+    days = days if args.days is None else args.days
+    if days < 2:
+        parser.error("--days: at least 2 (one whole day, then hours of the next)")
     state = ROOT / ".lakehouse" / f"bench-{args.scale}"
     shutil.rmtree(state, ignore_errors=True)
     os.environ.update(LAKEHOUSE_HOME=str(state), LAKEHOUSE_ENV="dev", DBT_TARGET_PATH=str(state / "dbt-target"))
@@ -356,10 +360,6 @@ def main(argv: list[str] | None = None) -> int:
     from runtime.project import load_config
     from runtime.spark import SparkSettings, get_spark
 
-    scale, days = SCALES[args.scale]
-    days = args.days or days
-    if days < 2:
-        parser.error("--days: at least 2 (one whole day, then hours of the next)")
     landing = state / "landing"
     os.environ["LAKEHOUSE_LANDING_URI"] = str(landing)
     config = load_config()

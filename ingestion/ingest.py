@@ -394,7 +394,21 @@ class Ingestor:
     def _write(self, batch: _Batch, schema: T.StructType) -> tuple[dict[str, tuple[int, int, int]], list[str]]:
         """Write the readable files. Returns rows (written, rescued, quarantined) per file and the unknown keys
         found in the rows."""
-        return self._reading(batch, "write", lambda: self._write_once(batch, schema)) or ({}, [])
+        written = self._reading(batch, "write", lambda: self._write_once(batch, schema))
+        if written is None:
+            return {}, []
+        counts, total, unknown = written
+        if counts is None:
+            # A file path Spark spells otherwise, or observed counts that do not add up: the batch is committed,
+            # so its rows per file are read back from bronze.
+            log.info("source %s, batch %s: rows per file read back", batch.source.name, batch.batch_id)
+            counts = batch.bronze.batch_counts(batch.batch_id)
+        if _rows(counts) != total:
+            raise IngestionError(
+                f"source {batch.source.name}, batch {batch.batch_id}: counted {total} rows but per-file counts "
+                "do not add up; please report this"
+            )
+        return counts, unknown
 
     def _reading(self, batch: _Batch, step: str, action: Callable[[], R]) -> R | None:
         """`action()`, which reads the batch's readable files: a file Spark cannot read (a truncated gzip, say)
@@ -421,6 +435,8 @@ class Ingestor:
         return None
 
     def _write_once(self, batch: _Batch, schema: T.StructType):
+        """Write the batch and count its rows in the same pass: (rows per file, or None when the counts observed
+        do not hold together; all rows; unknown keys)."""
         files = batch.readable
         data_schema = batch.bronze.data_schema(schema)
         frame = read_files(self.spark, batch.source, files, data_schema, batch.sniffs, fast=batch.fast_json).select(
@@ -449,25 +465,17 @@ class Ingestor:
                 "while this one was writing it; nothing was duplicated. Run again to continue."
             )
         metrics = observation.get
-        total = metrics["total"]
-        rows, quarantined, rescued = (_per_file(metrics[key]) for key in ("rows", "quarantined", "rescued"))
+        per_file = {key: _per_file(metrics[key]) for key in ("rows", "quarantined", "rescued")}
         counts = None
-        if metrics["unmatched"] == 0 and None not in (rows, quarantined, rescued):
+        if metrics["unmatched"] == 0 and all(
+            found is not None and sum(found.values()) == metrics[f"{key}_total"] for key, found in per_file.items()
+        ):
+            rows, quarantined, rescued = per_file.values()
             counts = {
                 file.uri: (rows.get(i, 0) - quarantined.get(i, 0), rescued.get(i, 0), quarantined.get(i, 0))
                 for i, file in enumerate(files)
             }
-        if counts is None or _rows(counts) != total:
-            # A file path Spark spells otherwise, merged bins, or counts that do not add up: the batch is committed,
-            # so its rows per file are read back from bronze.
-            log.info("source %s, batch %s: rows per file read back", batch.source.name, batch.batch_id)
-            counts = batch.bronze.batch_counts(batch.batch_id)
-        if _rows(counts) != total:
-            raise IngestionError(
-                f"source {batch.source.name}, batch {batch.batch_id}: counted {total} rows but per-file counts "
-                "do not add up; please report this"
-            )
-        return counts, [key for key in metrics["unknown_keys"] if key != RAW]
+        return counts, metrics["rows_total"], [key for key in metrics["unknown_keys"] if key != RAW]
 
     def _finish(self, batch: _Batch, counts: dict[str, tuple[int, int, int]], result: SourceResult) -> None:
         """Log each file's outcome (one idempotent append per batch) and report it."""
@@ -667,33 +675,39 @@ class Ingestor:
 
 def _batch_metrics(files: int) -> list:
     """What a batch's write observes in the same pass: rows per file and how many of them are quarantined or
-    rescued, rows no file claims, all rows, and the unknown keys seen. Per file as a histogram of the file's index
-    (`_per_file`), one aggregate for all files: a count per file and metric would evaluate every file's condition
-    on every row (4 s more for 20 files of 9.6 M rows)."""
-    index = F.col("_file_index")
+    rescued, each also in all (the per-file counts must add up to them), rows no file claims, and the unknown keys
+    seen. Per file as a histogram of the file's index (`_per_file`), one aggregate for all files: a count per file
+    and metric would evaluate every file's condition on every row (4 s more for 20 files of 9.6 M rows)."""
+    # As a double: histogram_numeric returns its points' x in the input's type, and an integer x truncates a merged
+    # point's mean (0.9999999999999999 for index 1) to the index below: another file's count.
+    index = F.col("_file_index").cast("double")
     bins = F.lit(max(files, 2))  # at least 2: histogram_numeric refuses fewer
+    quarantined, rescued = F.col("_corrupt_record").isNotNull(), F.col("_rescued_data").isNotNull()
     return [
-        F.count(F.lit(1)).alias("total"),
+        F.count(F.lit(1)).alias("rows_total"),
+        F.count_if(quarantined).alias("quarantined_total"),
+        F.count_if(rescued).alias("rescued_total"),
         F.count_if(index.isNull()).alias("unmatched"),
         F.histogram_numeric(index, bins).alias("rows"),
-        F.histogram_numeric(F.when(F.col("_corrupt_record").isNotNull(), index), bins).alias("quarantined"),
-        F.histogram_numeric(F.when(F.col("_rescued_data").isNotNull(), index), bins).alias("rescued"),
+        F.histogram_numeric(F.when(quarantined, index), bins).alias("quarantined"),
+        F.histogram_numeric(F.when(rescued, index), bins).alias("rescued"),
         F.array_distinct(F.flatten(F.collect_set(UNKNOWN_KEYS))).alias("unknown_keys"),
     ]
 
 
 def _per_file(histogram) -> dict[int, int] | None:
     """File index -> rows, from `histogram_numeric` over the file indexes with a bin per file. Each task of the
-    write counts the indexes it read, and the partial histograms are concatenated: a file read by several tasks (a
-    large file is split) has a point per task, all at its index, until there are more points than bins and the
-    closest (those at one index) are merged. So an index's rows are the sum of its points. Bins of two indexes
-    are merged only when there are more indexes than bins, which a bin per file rules out; None if one is."""
-    points = histogram or []
-    if any(point.x != int(point.x) or point.y != int(point.y) for point in points):
-        return None
+    write counts the indexes it read, and merging the tasks' histograms joins their points: a file read by several
+    tasks (a large file is split) has a point per task at its index, until there are more points than bins and
+    the closest pair merges, first those at one index (0 apart; two indexes are 1 apart). A merged point's x is a
+    weighted mean, a rounding error away from its index. So an index's rows are the sum of its points; None if a
+    point lies between indexes (two merged indexes, which a bin per file rules out)."""
     rows: dict[int, int] = {}
-    for point in points:
-        rows[int(point.x)] = rows.get(int(point.x), 0) + int(point.y)
+    for point in histogram or []:
+        index = round(point.x)
+        if abs(point.x - index) > 1e-6 or point.y != int(point.y):
+            return None
+        rows[index] = rows.get(index, 0) + int(point.y)
     return rows
 
 

@@ -80,7 +80,7 @@ def spark_conf(settings: SparkSettings, jars: list[Path]) -> dict[str, str]:
         "spark.sql.catalogImplementation": "hive",
         "spark.sql.warehouse.dir": settings.warehouse or str(state / "warehouse"),
         "spark.hadoop.javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={state / 'metastore_db'};create=true",
-        # Each Hive session makes an (empty) folder here; by default one more in /tmp for every process.
+        # Hive's folder for a session's downloaded resources (empty here); by default a new one in /tmp per process.
         "spark.hadoop.hive.downloaded.resources.dir": str(state / "hive-resources"),
         "spark.driver.extraJavaOptions": (
             f"-Dderby.system.home={state} -Dlog4j.configurationFile={LOG4J} -Dlakehouse.log.dir={log_dir(state)} "
