@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/run.py --scale small       # smoke run (a minute or two)
     .venv/bin/python bench/run.py --scale reference   # ~1 GB of raw heart-rate JSON (the figures in BENCHMARKS.md)
-    .venv/bin/python bench/run.py --scale reference --days 3   # the same hourly batch on less history (the curve)
+    .venv/bin/python bench/run.py --scale reference --days 2   # the same hourly batch on less history (the curve)
 
 Everything runs in one process and one Spark session, on a state folder of its own (.lakehouse/bench), so the
 baseline and the measured path see the same JVM, the same files and the same machine load. Each figure is
