@@ -240,7 +240,7 @@ class TransferLog:
         """Append rows; with (source, batch_id) the append happens at most once per source and batch."""
         if not rows:
             return
-        frame = self.spark.createDataFrame([_log_row(row) for row in rows], LOG_SCHEMA)
+        frame = self.spark.createDataFrame([_log_row(row) for row in rows], LOG_SCHEMA).coalesce(1)  # one file
         writer = frame.write.format("delta").mode("append")
         if source is not None and batch_id is not None:
             writer = writer.option("txnAppId", f"log:{source}").option("txnVersion", batch_id)
@@ -458,5 +458,5 @@ class SchemaHistory:
         """Append one version. Appends of several sources run at once (Delta commits blind appends side by side)."""
         version = self._next_version(source)
         row = (source, table, version, change, columns, _ddl(schema), batch_id, datetime.now().astimezone())
-        frame = self.spark.createDataFrame([row], SCHEMA_HISTORY_SCHEMA)
+        frame = self.spark.createDataFrame([row], SCHEMA_HISTORY_SCHEMA).coalesce(1)
         self.ref.save(frame.write.format("delta").mode("append"))

@@ -104,6 +104,11 @@ def spark_conf(settings: SparkSettings, jars: list[Path]) -> dict[str, str]:
         # A few MB to a few GB on 2 cores: few shuffle partitions, AQE coalesces the rest.
         "spark.sql.shuffle.partitions": str(max(4, 2 * settings.cores)),
         "spark.default.parallelism": str(max(4, 2 * settings.cores)),
+        # Rows a statement carries itself (INSERT ... VALUES: dbt seeds, expectation_results; unit-test fixtures)
+        # are one task and so one file, not one file per row up to the parallelism: a seed was written as four files
+        # that auto compaction then rewrote, one more commit. Files are still split as before (minPartitionNum).
+        "spark.sql.leafNodeDefaultParallelism": "1",
+        "spark.sql.files.minPartitionNum": str(max(4, 2 * settings.cores)),
         "spark.databricks.delta.snapshotPartitions": str(max(2, settings.cores)),
         "spark.sql.session.timeZone": "UTC",
         # dbt-spark's session method forces this; set it here too so ingestion and dbt agree.

@@ -4,6 +4,7 @@ ingestion: a landing folder, sources declared like lakehouse.yml, and accessors 
 
 from __future__ import annotations
 
+import functools
 import gzip
 import logging
 import os
@@ -40,13 +41,19 @@ def built_tables(spark, schema: str) -> list[str]:
     return [name for name in table_names(spark, schema) if name not in AUDIT_LOGS]
 
 
-def fingerprint(frame, ignore: tuple[str, ...] = ("_built_at",)) -> tuple[int, int]:
-    """(rows, order-independent hash of every row's content), leaving out the columns in `ignore` (when a build
-    or an ingestion ran)."""
-    columns = sorted(c for c in frame.columns if c not in ignore)
-    row_hash = F.xxhash64(F.to_json(F.struct(*[F.col(f"`{c}`") for c in columns])))
-    result = frame.agg(F.count("*").alias("rows"), F.sum(row_hash).alias("hash")).first()
-    return result.rows, result.hash
+def fingerprints(frames: dict, ignore: tuple[str, ...] = ("_built_at",)) -> dict[str, tuple[int, int | None]]:
+    """Name -> (rows, order-independent hash of every row's content) of each frame, leaving out the columns in
+    `ignore` (when a build or an ingestion ran). One Spark job for all of them."""
+    hashed = [
+        frame.select(
+            F.lit(name).alias("name"),
+            F.xxhash64(F.to_json(F.struct(*[F.col(f"`{c}`") for c in sorted(set(frame.columns) - set(ignore))]))),
+        ).toDF("name", "row_hash")
+        for name, frame in frames.items()
+    ]
+    rows = functools.reduce(lambda a, b: a.unionAll(b), hashed).groupBy("name").agg(F.count("*"), F.sum("row_hash"))
+    found = {row[0]: (row[1], row[2]) for row in rows.collect()}
+    return {name: found.get(name, (0, None)) for name in frames}
 
 
 @dataclass

@@ -15,7 +15,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import built_tables, fingerprint, free_port
+from conftest import built_tables, fingerprints, free_port
 from pyspark.sql import functions as F
 
 from generator import generate
@@ -147,12 +147,18 @@ def test_the_project_on_a_cluster_with_tables_on_s3_equals_the_local_run(
         assert all(result.ok for result in results)
         # Models and seeds only: the comparison is of tables, and the cluster's build ran every test already.
         assert run_dbt(["build", "--exclude", "resource_type:test", "resource_type:unit_test"]).success
-        local, on_cluster = {}, {}
-        for layer in ("silver", "gold"):
-            for table in built_tables(spark, f"dev_{layer}"):
-                local[f"{layer}.{table}"] = fingerprint(_comparable(spark.table(f"dev_{layer}.{table}")), RUN_COLUMNS)
-                frame = spark.read.format("delta").load(f"{warehouse}/test_{layer}.db/{table}")
-                on_cluster[f"{layer}.{table}"] = fingerprint(_comparable(frame), RUN_COLUMNS)
+        tables = [(layer, table) for layer in ("silver", "gold") for table in built_tables(spark, f"dev_{layer}")]
+        local = fingerprints(
+            {f"{layer}.{table}": _comparable(spark.table(f"dev_{layer}.{table}")) for layer, table in tables},
+            RUN_COLUMNS,
+        )
+        on_cluster = fingerprints(
+            {
+                f"{layer}.{table}": _comparable(spark.read.format("delta").load(f"{warehouse}/test_{layer}.db/{table}"))
+                for layer, table in tables
+            },
+            RUN_COLUMNS,
+        )
         assert len(local) >= 8
         assert on_cluster == local
 

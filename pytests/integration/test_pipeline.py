@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import built_tables, fingerprint
+from conftest import built_tables, fingerprints
 from pyspark.sql import functions as F
 
 from runtime.dbt import build_changed, run_dbt
@@ -20,7 +20,7 @@ def _tables(spark, layer: str) -> list[str]:
 
 
 def _fingerprints(spark) -> dict[str, tuple[int, int]]:
-    return {table: fingerprint(spark.table(table)) for table in _tables(spark, "silver") + _tables(spark, "gold")}
+    return fingerprints({table: spark.table(table) for table in _tables(spark, "silver") + _tables(spark, "gold")})
 
 
 def _built(result) -> list[str]:
@@ -56,6 +56,20 @@ def test_idempotent_then_full_refresh_equals_incremental(spark, pipeline):
     assert refreshed == incremental, {
         t: (incremental[t], refreshed.get(t)) for t in incremental if incremental[t] != refreshed.get(t)
     }
+
+    # The full refresh wrote each day of readings as one file: nothing for auto compaction to rewrite after it.
+    readings = "test_silver.stg_heart_rate__readings"
+    assert spark.sql(f"describe history {readings} limit 1").first().operation == "CREATE OR REPLACE TABLE AS SELECT"
+    days = spark.table(readings).select("measured_date").distinct().count()
+    assert spark.sql(f"describe detail {readings}").first().numFiles == days > 1
+
+
+def test_rows_a_statement_carries_are_written_as_one_file(spark, pipeline):
+    """Seeds, expectation results and the transfer log's appends: each write is one file (not one per row up to
+    Spark's parallelism), so these tables do not pile up small files for compaction to rewrite."""
+    for table in ("test_silver.gyms", "test_silver.expectation_results", "test_bronze.ingestion_transfer_log"):
+        writes = spark.sql(f"describe history {table}").where(F.col("operation") == "WRITE").collect()
+        assert writes and {int(w.operationMetrics["numFiles"]) for w in writes} == {1}, table
 
 
 def test_bronze_feeds_an_incremental_delta_model_through_a_dbt_source(spark, pipeline):
@@ -262,20 +276,27 @@ def test_a_bad_batch_is_quarantined_and_deduplicated_like_a_full_build(spark, pi
 def test_build_tests_check_the_rows_it_wrote_and_dbt_test_checks_all(spark, pipeline):
     """The tests of the big heart-rate models check, in a build, the rows that build wrote (their cost follows the
     new data); `dbt test` sweeps the whole table. Rows broken behind dbt's back show which is which: an
-    out-of-range value, and a NULL in a key column (primary_key checks the key's columns for NULL too)."""
+    out-of-range value, and a NULL in a key column (primary_key checks the key's columns for NULL too). A NULL in
+    a column of a not_null_columns test (of another model, swept along) fails that test."""
     readings = "test_silver.stg_heart_rate__readings"
     first, second = spark.table(readings).orderBy("measured_at").limit(2).collect()
     row = "_source_file = '{0._source_file}' and _source_row = {0._source_row}".format
+    profiles = "test_silver.int_user_profiles_historized"
+    profile = spark.table(profiles).orderBy("user_id", "valid_from").first()
+    profile_row = f"user_id = {profile.user_id} and valid_from = timestamp'{profile.valid_from}'"
     spark.sql(f"update {readings} set heart_rate_bpm = 500 where {row(first)}")
     spark.sql(f"update {readings} set measured_at = null where {row(second)}")
+    spark.sql(f"update {profiles} set _ingested_at = null where {profile_row}")
     try:
         selection = ["--select", "stg_heart_rate__readings", "--exclude", "resource_type:unit_test"]
         assert run_dbt(["build", *selection]).success  # nothing new built: the old rows are not re-checked
-        sweep = run_dbt(["test", *selection])
+        sweep = run_dbt(["test", *selection[:2], "int_user_profiles_historized", *selection[2:]])
         assert not sweep.success
         failed = [r.node.name for r in sweep.result if str(r.status) == "fail"]
         assert any(name.startswith("expression_is_true_stg_heart_rate__readings") for name in failed), failed
         assert any(name.startswith("primary_key_stg_heart_rate__readings") for name in failed), failed
+        assert any(name.startswith("not_null_columns_int_user_profiles_historized") for name in failed), failed
     finally:
         spark.sql(f"update {readings} set heart_rate_bpm = {first.heart_rate_bpm} where {row(first)}")
         spark.sql(f"update {readings} set measured_at = timestamp'{second.measured_at}' where {row(second)}")
+        spark.sql(f"update {profiles} set _ingested_at = timestamp'{profile._ingested_at}' where {profile_row}")

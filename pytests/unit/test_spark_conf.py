@@ -11,6 +11,9 @@ def test_local_conf_is_sized_for_the_machine_and_keeps_state_in_one_folder(tmp_p
     conf = spark_conf(SparkSettings(state=tmp_path, cores=2, driver_memory="2g"), [Path("/j/a.jar"), Path("/j/b.jar")])
     assert conf["spark.master"] == "local[2]"
     assert conf["spark.sql.shuffle.partitions"] == "4"
+    # Literal rows (INSERT ... VALUES) are one task, one file; files are split for as many tasks as before.
+    assert conf["spark.sql.leafNodeDefaultParallelism"] == "1"
+    assert conf["spark.sql.files.minPartitionNum"] == conf["spark.default.parallelism"] == "4"
     assert conf["spark.driver.memory"] == "2g"
     assert conf["spark.ui.enabled"] == "false"
     assert conf["spark.jars"] == "/j/a.jar,/j/b.jar"
