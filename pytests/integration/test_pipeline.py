@@ -288,9 +288,10 @@ def test_build_tests_check_the_rows_it_wrote_and_dbt_test_checks_all(spark, pipe
     spark.sql(f"update {readings} set measured_at = null where {row(second)}")
     spark.sql(f"update {profiles} set _ingested_at = null where {profile_row}")
     try:
-        selection = ["--select", "stg_heart_rate__readings", "--exclude", "resource_type:unit_test"]
+        data_tests = ["--exclude", "resource_type:unit_test"]
+        selection = ["--select", "stg_heart_rate__readings", *data_tests]
         assert run_dbt(["build", *selection]).success  # nothing new built: the old rows are not re-checked
-        sweep = run_dbt(["test", *selection[:2], "int_user_profiles_historized", *selection[2:]])
+        sweep = run_dbt(["test", "--select", "stg_heart_rate__readings", "int_user_profiles_historized", *data_tests])
         assert not sweep.success
         failed = [r.node.name for r in sweep.result if str(r.status) == "fail"]
         assert any(name.startswith("expression_is_true_stg_heart_rate__readings") for name in failed), failed
