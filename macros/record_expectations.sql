@@ -3,7 +3,8 @@
         Pre-hook of every model (dbt_project.yml); a no-op for a model that declares no expectations.
         It runs before the model's own statement, so it sees exactly the rows the model is about to check (the same
         compiled SQL, the same is_incremental() slice), and:
-          1. records rows checked and rows failing per rule in expectation_results (invocation_id, timestamps);
+          1. records rows checked and rows failing per rule in expectation_results (invocation_id, timestamps): at
+             once, or on Spark at the end of the build (expectation_results_sql, flush_expectation_results);
           2. merges the rows failing `drop` rules into expectation_quarantine in one statement, keyed by (model,
              rule, row hash), so checking the same rows again (rebuilds, full refreshes) never duplicates them;
           3. raises if a `fail` rule has failing rows: the model is then not built and its children are skipped.
@@ -56,22 +57,26 @@
         {%- do checked.append({'rule': rule, 'failed': failed, 'outcome': outcome}) -%}
     {%- endfor -%}
 
-    {% call statement('expectation_results') %}
-        insert into {{ relations.results }} values
+    {#- recorded_at as a literal: on Spark the row is written at the end of the build (expectation_results_sql). -#}
+    {%- set recorded = dbt.string_literal(modules.datetime.datetime.now(modules.pytz.utc).strftime('%Y-%m-%d %H:%M:%S.%f')) -%}
+    {% set results_rows %}
         {%- for check in checked %}
             (
                 {{ dbt.string_literal(invocation_id) }},
                 cast({{ run_started }} as timestamp),
-                current_timestamp(),
+                cast({{ recorded }} as timestamp),
                 {{ dbt.string_literal(model.name) }},
                 {{ dbt.string_literal(check.rule.name) }},
                 {{ dbt.string_literal(dbt.escape_single_quotes(check.rule.expect | string)) }},
                 {{ dbt.string_literal(check.rule.action) }},
-                {{ rows_checked }},
-                {{ check.failed }},
+                cast({{ rows_checked }} as bigint),
+                cast({{ check.failed }} as bigint),
                 {{ dbt.string_literal(check.outcome) }}
             ){{ ',' if not loop.last }}
         {%- endfor %}
+    {% endset %}
+    {% call statement('expectation_results') %}
+        {{ expectation_results_sql(relations.results, results_rows) }}
     {% endcall %}
 
     {#- One merge for every `drop` rule with failing rows: each failing row once per rule it fails. -#}
