@@ -97,4 +97,4 @@ final as (
 {#- A full refresh writes one file per day (large days in files of the advisory size), not one per day per task,
     which auto compaction then rewrote right after the write. A merge already writes per day (Delta repartitions a
     partitioned table's rows before writing them). #}
-select {% if not is_incremental() %}/*+ REBALANCE(measured_date) */{% endif %} * from final
+select {% if not is_incremental() %}/*+ rebalance(measured_date) */{% endif %} * from final
