@@ -3,10 +3,8 @@
         dbt-spark's merge, its target bounded to the new rows' time window (merge_window_predicates). The new rows,
         a temporary view of the model's query, are cached first: the window's bound and the merge then evaluate
         the query once rather than twice. The materialization drops the view at its end, which uncaches it.
-        Not for a model with expectations: the rows it checks, its query's reads, are cached already
-        (record_expectations), and what is left of the query costs less to evaluate twice than to cache again.
     -#}
-    {%- if config.get('merge_window_column') and expectations() | length == 0 -%}
+    {%- if config.get('merge_window_column') -%}
         {%- do run_query('cache table ' ~ source) -%}
     {%- endif -%}
     {%- set predicates = merge_window_predicates(source, incremental_predicates) -%}

@@ -278,19 +278,20 @@ def test_build_tests_check_the_rows_it_wrote_and_dbt_test_checks_all(spark, pipe
     new data); `dbt test` sweeps the whole table. Rows broken behind dbt's back show which is which: an
     out-of-range value, and a NULL in a key column (primary_key checks the key's columns for NULL too). A NULL in
     a column of a not_null_columns test (of another model, swept along) fails that test."""
-    readings = "test_silver.stg_heart_rate__readings"
+    readings, profiles = "test_silver.stg_heart_rate__readings", "test_silver.int_user_profiles_historized"
+    versions = {table: spark.sql(f"describe history {table} limit 1").first().version for table in (readings, profiles)}
     first, second = spark.table(readings).orderBy("measured_at").limit(2).collect()
     row = "_source_file = '{0._source_file}' and _source_row = {0._source_row}".format
-    profiles = "test_silver.int_user_profiles_historized"
-    profile = spark.table(profiles).orderBy("user_id", "valid_from").first()
-    profile_row = f"user_id = {profile.user_id} and valid_from = timestamp'{profile.valid_from}'"
     spark.sql(f"update {readings} set heart_rate_bpm = 500 where {row(first)}")
     spark.sql(f"update {readings} set measured_at = null where {row(second)}")
-    spark.sql(f"update {profiles} set _ingested_at = null where {profile_row}")
+    user = spark.table(profiles).where("is_current").orderBy("user_id").first().user_id
+    spark.sql(f"update {profiles} set _ingested_at = null where user_id = {user} and is_current")
     try:
         data_tests = ["--exclude", "resource_type:unit_test"]
         selection = ["--select", "stg_heart_rate__readings", *data_tests]
         assert run_dbt(["build", *selection]).success  # nothing new built: the old rows are not re-checked
+        # The build's expectation results were appended at its end, and their temporary views dropped.
+        assert spark.sql("show views like '*__expectation_results__*'").where("isTemporary").count() == 0
         sweep = run_dbt(["test", "--select", "stg_heart_rate__readings", "int_user_profiles_historized", *data_tests])
         assert not sweep.success
         failed = [r.node.name for r in sweep.result if str(r.status) == "fail"]
@@ -298,6 +299,5 @@ def test_build_tests_check_the_rows_it_wrote_and_dbt_test_checks_all(spark, pipe
         assert any(name.startswith("primary_key_stg_heart_rate__readings") for name in failed), failed
         assert any(name.startswith("not_null_columns_int_user_profiles_historized") for name in failed), failed
     finally:
-        spark.sql(f"update {readings} set heart_rate_bpm = {first.heart_rate_bpm} where {row(first)}")
-        spark.sql(f"update {readings} set measured_at = timestamp'{second.measured_at}' where {row(second)}")
-        spark.sql(f"update {profiles} set _ingested_at = timestamp'{profile._ingested_at}' where {profile_row}")
+        for table, version in versions.items():
+            spark.sql(f"restore table {table} to version as of {version}")
