@@ -9,8 +9,9 @@
 
 {% macro spark__expectation_candidates_sql(name) %}
     {#-
-        On Spark, a cached one: the counts, the quarantine merge and the model's own statement (whose plan
-        contains the same rows; Spark's cache manager substitutes it) then compute the candidate rows once.
+        On Spark, a cached one: the counts and the quarantine merge then compute the candidate rows once.
+        The model's own statement does not reuse it (measured 2026-12-07: its plan, whose CTEs Spark has not
+        inlined when it looks for cached data, never matches), so it reads its source again.
         release_expectations uncaches it after the model.
     -#}
     cache table {{ name }} options ('storageLevel' 'MEMORY_AND_DISK') as
