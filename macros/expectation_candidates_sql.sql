@@ -9,9 +9,8 @@
 
 {% macro spark__expectation_candidates_sql(name) %}
     {#-
-        On Spark, a cached one: the counts and the quarantine merge then compute the candidate rows once.
-        The model's own statement does not reuse it (measured 2026-12-07: its plan, whose CTEs Spark has not
-        inlined when it looks for cached data, never matches), so it reads its source again.
+        On Spark, a cached one: the counts, the quarantine merge and the model's own statement (which reads it by
+        name: expectations_filter) then compute the candidate rows once, from one version of the source.
         release_expectations uncaches it after the model.
     -#}
     cache table {{ name }} options ('storageLevel' 'MEMORY_AND_DISK') as
@@ -20,4 +19,9 @@
 {% macro databricks__expectation_candidates_sql(name) %}
     {#- SQL warehouses have no CACHE TABLE: a temporary view, as by default. -#}
     {{ return(default__expectation_candidates_sql(name)) }}
+{%- endmacro %}
+
+{% macro expectation_candidates_view() %}
+    {#- The temporary name of the rows the current model's expectations check, from its pre-hook to its post-hook. -#}
+    {{ return(this.identifier ~ '__expectation_candidates') }}
 {%- endmacro %}

@@ -25,7 +25,7 @@
         ) }}
     {%- endif -%}
     {%- set checked_cte = marker.group(1) -%}
-    {%- set candidates = this.identifier ~ '__expectation_candidates' -%}
+    {%- set candidates = expectation_candidates_view() -%}
     {%- set relations = expectation_relations() -%}
     {%- set run_started = dbt.string_literal(run_started_at.strftime('%Y-%m-%d %H:%M:%S.%f')) -%}
 

@@ -4,7 +4,7 @@
         {{ return('') }}
     {%- endif -%}
     {% call statement('release_expectation_candidates') %}
-        drop view if exists {{ this.identifier ~ '__expectation_candidates' }}
+        drop view if exists {{ expectation_candidates_view() }}
     {% endcall %}
     {{ return('') }}
 {% endmacro %}

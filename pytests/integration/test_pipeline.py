@@ -273,6 +273,57 @@ def test_a_bad_batch_is_quarantined_and_deduplicated_like_a_full_build(spark, pi
     ]
 
 
+def test_a_model_writes_the_rows_its_expectations_checked_while_ingestion_commits(spark, pipeline, monkeypatch):
+    """An ingestion committing while a build runs (the engine allows it) lands between a model's expectations (its
+    pre-hook) and its own statement. The model writes only the rows that were checked; the next build checks the
+    batch that landed meanwhile: its bad row is quarantined, not silently filtered, its good row merged.
+    (After the bad-batch test: it adds data to the shared pipeline.)"""
+    from dbt.adapters.spark.session import Cursor
+
+    device = spark.table("test_silver.stg_heart_rate__readings").first().device_id
+    folder = pipeline.landing / "heart_rate" / "day=2026-01-06"
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def land(name: str, readings: list[tuple]) -> None:
+        lines = [{"device_id": d, "time": f"2026-01-06T23:59:{s}Z", "heartrate": bpm} for d, s, bpm in readings]
+        (folder / name).write_text("".join(json.dumps(line) + "\n" for line in lines))
+
+    def readings_at(second: str) -> int:
+        at = f"2026-01-06 23:59:{second}"
+        return spark.table("test_silver.stg_heart_rate__readings").where(F.col("measured_at") == at).count()
+
+    def quarantined() -> int:
+        quarantine = spark.table("test_silver.expectation_quarantine")
+        return quarantine.where(F.col("model_name") == "stg_heart_rate__readings").count()
+
+    def rows_checked() -> int:
+        results = spark.table("test_silver.expectation_results")
+        latest = results.where(F.col("model_name") == "stg_heart_rate__readings").orderBy(F.desc("recorded_at"))
+        return latest.first().rows_checked
+
+    land("zz-race-1.json", [(device, "30", 72.0)])
+    pipeline.ingest(spark)
+    execute, landed = Cursor.execute, []
+
+    def execute_then_ingest(cursor, sql, *parameters):
+        execute(cursor, sql, *parameters)
+        if not landed and "cache table stg_heart_rate__readings__expectation_candidates" in sql:
+            land("zz-race-2.json", [(device, "31", 73.0), (None, "32", 74.0)])
+            landed.extend(pipeline.ingest(spark))
+
+    monkeypatch.setattr(Cursor, "execute", execute_then_ingest)
+    before = quarantined()
+    assert build_changed().success
+    assert landed, "the build never checked stg_heart_rate__readings"
+    assert (readings_at("30"), readings_at("31")) == (1, 0)  # the batch landed after the check waits
+    assert (rows_checked(), quarantined()) == (1, before)
+
+    monkeypatch.setattr(Cursor, "execute", execute)
+    assert build_changed().success
+    assert (readings_at("31"), readings_at("32")) == (1, 0)
+    assert (rows_checked(), quarantined()) == (2, before + 1)  # the NULL device_id is quarantined, not lost
+
+
 def test_build_tests_check_the_rows_it_wrote_and_dbt_test_checks_all(spark, pipeline):
     """The tests of the big heart-rate models check, in a build, the rows that build wrote (their cost follows the
     new data); `dbt test` sweeps the whole table. Rows broken behind dbt's back show which is which: an

@@ -22,7 +22,7 @@ with
 
 source as (
 
-    select * from {{ source('gym_logins', 'gym_logins') }}
+    select * from {{ pinned(source('gym_logins', 'gym_logins')) }}
     {% if is_incremental() %}
         where _batch_id > {{ watermark }}
     {% endif %}

@@ -16,7 +16,9 @@
     bound skips every older day's files (unpartitioned, a full refresh wrote files spanning all of time, which
     each merge read whole). No unchanged-row check (exclude_unchanged): every row a build writes carries that
     build's _built_at and its batch's lineage, so none can equal a stored row. Expectations run before
-    deduplication, so a dropped re-send never replaces a valid reading; the result equals a full refresh.
+    deduplication, so a dropped re-send never replaces a valid reading; the result equals a full refresh. Bronze
+    is read at the version it has when the build reaches the model (pinned): a batch ingested meanwhile is
+    neither checked nor merged by this build, but by the next.
 -#}
 
 {%- if is_incremental() -%}
@@ -27,7 +29,7 @@ with
 
 source as (
 
-    select * from {{ source('heart_rate', 'heart_rate') }}
+    select * from {{ pinned(source('heart_rate', 'heart_rate')) }}
     {% if is_incremental() %}
         where _batch_id > {{ watermark }}
     {% endif %}

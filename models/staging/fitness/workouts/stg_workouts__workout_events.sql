@@ -22,7 +22,7 @@ with
 
 source as (
 
-    select * from {{ source('workouts', 'workouts') }}
+    select * from {{ pinned(source('workouts', 'workouts')) }}
     {% if is_incremental() %}
         where _batch_id > {{ watermark }}
     {% endif %}
