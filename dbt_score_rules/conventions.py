@@ -7,6 +7,8 @@ from dbt_score import Model, RuleViolation, Severity, Source, rule
 
 GRAIN = re.compile(r"\bone row per\b", re.IGNORECASE)
 PRIMARY_KEY_TESTS = {"primary_key"}
+SOURCE = re.compile(r"\bsource\(\s*'(\w+)'\s*,\s*'(\w+)'\s*\)")
+PINNED_SOURCE = re.compile(r"\bpinned\(\s*source\(\s*'(\w+)'\s*,\s*'(\w+)'\s*\)")
 
 
 @rule(severity=Severity.HIGH)
@@ -49,3 +51,15 @@ def source_has_freshness(source: Source) -> RuleViolation | None:
     declared = any((freshness.get(limit) or {}).get("count") for limit in ("warn_after", "error_after"))
     if not declared or not (source.config.get("loaded_at_field") or source.config.get("loaded_at_query")):
         return RuleViolation(message="no freshness (loaded_at_field and warn_after / error_after)")
+
+
+@rule(severity=Severity.HIGH)
+def incremental_reads_bronze_pinned(model: Model) -> RuleViolation | None:
+    """A table or incremental model reads each source through `pinned` (one Delta version for all its statements:
+    its expectations, the merge window's bound and the merge agree while ingestion commits)."""
+    if model.config.get("materialized") not in ("table", "incremental"):
+        return None
+    unpinned = set(SOURCE.findall(model.raw_code)) - set(PINNED_SOURCE.findall(model.raw_code))
+    if unpinned:
+        names = ", ".join(".".join(source) for source in sorted(unpinned))
+        return RuleViolation(message=f"reads {names} without pinned(source(...))")

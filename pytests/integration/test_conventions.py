@@ -50,6 +50,8 @@ def test_each_broken_convention_fails(manifest, tmp_path):
     for test in [n for n in broken["nodes"].values() if n["resource_type"] == "test"]:
         if test.get("attached_node") == _node(broken, "stg_gym_logins__logins")["unique_id"]:
             del broken["nodes"][test["unique_id"]]
+    readings = _node(broken, "stg_heart_rate__readings")
+    readings["raw_code"] = readings["raw_code"].replace("pinned(source(", "(source(")
     source = next(s for s in broken["sources"].values() if s["name"] == "heart_rate")
     source["config"]["freshness"] = {"warn_after": {"count": None, "period": None}, "error_after": {"count": None}}
     done = lint(broken, tmp_path / "manifest.json")
@@ -60,6 +62,7 @@ def test_each_broken_convention_fails(manifest, tmp_path):
         "source_only_in_staging": "workout_bpm_summary",
         "has_primary_key_test": "stg_gym_logins__logins",
         "source_has_freshness": "heart_rate",
+        "incremental_reads_bronze_pinned": "stg_heart_rate__readings",
     }
     blocks = done.stdout.split("\n\n")
     for rule, node in expected.items():
