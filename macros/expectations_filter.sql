@@ -13,6 +13,10 @@
         {{ exceptions.raise_compiler_error("expectations_filter: '" ~ cte ~ "' is not a CTE name") }}
     {%- endif -%}
     {%- set rules = expectations() -%}
+    {%- if rules and config.get('incremental_strategy') == 'microbatch' -%}
+        {#- dbt runs a microbatch model's pre-hooks before its first batch only: no batch after it would be checked. -#}
+        {{ exceptions.raise_compiler_error("model " ~ model.name ~ ": expectations do not support the microbatch strategy") }}
+    {%- endif -%}
     {%- set dropping = rules | selectattr('action', 'equalto', 'drop') | list -%}
     {%- set checked_already = rules
         and flags.WHICH in ['run', 'build']

@@ -5,9 +5,11 @@
         running it, so every statement the model then runs (its expectations' pre-hook, the merge window's bound,
         the model itself) reads the same rows, even if an ingestion commits meanwhile; the next build reads what
         was committed after (its batches are newer than the model's watermark). Elsewhere (views, which are
-        read later; compile, show, docs; unit tests) the relation itself.
+        read later; compile, show, docs; unit tests; `--empty`, whose sources are empty subqueries) the relation
+        itself.
     -#}
     {%- if execute
+        and not flags.EMPTY
         and model.resource_type == 'model'
         and flags.WHICH in ['run', 'build']
         and config.get('materialized') in ['table', 'incremental'] -%}
