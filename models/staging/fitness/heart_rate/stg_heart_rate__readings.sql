@@ -21,6 +21,7 @@
     neither checked nor merged by this build, but by the next.
 -#}
 
+{%- set bronze = pinned(source('heart_rate', 'heart_rate')) -%}
 {%- if is_incremental() -%}
     {%- set watermark = batch_watermark() -%}
 {%- endif %}
@@ -29,7 +30,7 @@ with
 
 source as (
 
-    select * from {{ pinned(source('heart_rate', 'heart_rate')) }}
+    select * from {{ bronze }}
     {% if is_incremental() %}
         where _batch_id > {{ watermark }}
     {% endif %}
@@ -41,7 +42,7 @@ renamed as (
     select
         cast(source.device_id as bigint) as device_id,
         cast(source.heartrate as double) as heart_rate_bpm,
-        {{ column_or_null(source('heart_rate', 'heart_rate'), 'signal_quality', 'string', 'source') }}
+        {{ column_or_null(bronze, 'signal_quality', 'string', 'source') }}
             as signal_quality,
         cast(source.time as timestamp) as measured_at,
         cast(cast(source.time as timestamp) as date) as measured_date,
