@@ -8,7 +8,7 @@ from dbt_score import Model, RuleViolation, Severity, Source, rule
 GRAIN = re.compile(r"\bone row per\b", re.IGNORECASE)
 PRIMARY_KEY_TESTS = {"primary_key"}
 SOURCE = re.compile(r"""\bsource\(\s*['"](\w+)['"]\s*,\s*['"](\w+)['"]\s*\)""")
-PINNED_SOURCE = re.compile(r"""\bpinned\(\s*source\(\s*['"](\w+)['"]\s*,\s*['"](\w+)['"]\s*\)""")
+PINNED_SOURCE = re.compile(r"\bpinned\(\s*" + SOURCE.pattern)
 
 
 @rule(severity=Severity.HIGH)

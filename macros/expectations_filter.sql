@@ -18,11 +18,8 @@
         {{ exceptions.raise_compiler_error("model " ~ model.name ~ ": expectations do not support the microbatch strategy") }}
     {%- endif -%}
     {%- set dropping = rules | selectattr('action', 'equalto', 'drop') | list -%}
-    {%- set checked_already = rules
-        and flags.WHICH in ['run', 'build']
-        and config.get('materialized') in ['table', 'incremental'] -%}
     /* expectations: {{ cte }} */
-    select * from {{ expectation_candidates_view() if checked_already else cte }}
+    select * from {{ expectation_candidates_view() if rules and writes_table_now() else cte }}
     {%- for rule in dropping %}
     {{ 'where' if loop.first else 'and' }} coalesce({{ rule.expect }}, false)
     {%- endfor %}

@@ -8,11 +8,7 @@
         read later; compile, show, docs; unit tests; `--empty`, whose sources are empty subqueries) the relation
         itself.
     -#}
-    {%- if execute
-        and not flags.EMPTY
-        and model.resource_type == 'model'
-        and flags.WHICH in ['run', 'build']
-        and config.get('materialized') in ['table', 'incremental'] -%}
+    {%- if writes_table_now() and not flags.EMPTY -%}
         {%- set version = run_query('describe history ' ~ relation ~ ' limit 1').columns[0].values()[0] -%}
         {{ return(as_of(relation, version=version)) }}
     {%- endif -%}

@@ -8,6 +8,7 @@ import functools
 import gzip
 import logging
 import os
+import shutil
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,11 +21,20 @@ from ingestion.config import parse_config
 from ingestion.ingest import Ingestor, SourceResult
 from ingestion.tables import TRANSFER_LOG
 from runtime.dbt import build_changed
-from runtime.project import load_config
+from runtime.project import PROJECT_ROOT, load_config
 from runtime.report import table_names
 
 PIPELINE_SCALE = 0.5
 S3_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+def copy_project(dest: Path) -> Path:
+    """A copy of the dbt project at `dest`, for a test that changes a model without touching the project's own."""
+    dest.mkdir()
+    for item in ("dbt_project.yml", "selectors.yml", "models", "macros", "seeds", "tests", "analyses"):
+        copy = shutil.copytree if (PROJECT_ROOT / item).is_dir() else shutil.copy2
+        copy(PROJECT_ROOT / item, dest / item)
+    return dest
 
 
 def free_port() -> int:

@@ -4,13 +4,11 @@ The model lives in a copy of the dbt project, so the project's own models stay a
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
+from conftest import copy_project
 from pyspark.sql import functions as F
 
 from runtime.dbt import run_dbt
-from runtime.project import PROJECT_ROOT
 
 pytestmark = pytest.mark.integration
 
@@ -46,11 +44,7 @@ select * from checked
 
 def test_fail_stops_the_model_drop_quarantines_once_warn_counts(spark, tmp_path, monkeypatch):
     monkeypatch.setenv("LAKEHOUSE_ENV", "dev")  # a schema of its own: the session's test tables stay as built
-    project = tmp_path / "project"
-    project.mkdir()
-    for item in ("dbt_project.yml", "selectors.yml", "models", "macros", "seeds", "tests", "analyses"):
-        copy = shutil.copytree if (PROJECT_ROOT / item).is_dir() else shutil.copy2
-        copy(PROJECT_ROOT / item, project / item)
+    project = copy_project(tmp_path / "project")
     (project / "models" / "staging" / "expectation_probe.sql").write_text(PROBE)
     table = "dev_silver.expectation_probe"
 

@@ -12,9 +12,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import copy_project
 
 from runtime.dbt import run_dbt
-from runtime.project import PROJECT_ROOT, state_dir
+from runtime.project import state_dir
 
 pytestmark = pytest.mark.integration
 CHANGED = "int_gym_visits_attributed"  # its one child model: gym_summary
@@ -25,11 +26,7 @@ def test_only_a_changed_model_and_its_children_build(spark, pipeline, tmp_path, 
     main_state = state_dir() / "dbt-state" / "test"  # the artifacts of the pipeline's last successful build
     assert (main_state / "manifest.json").exists()
 
-    branch = tmp_path / "branch"
-    branch.mkdir()
-    for item in ("dbt_project.yml", "selectors.yml", "models", "macros", "seeds", "tests"):
-        copy = shutil.copytree if (PROJECT_ROOT / item).is_dir() else shutil.copy2
-        copy(PROJECT_ROOT / item, branch / item)
+    branch = copy_project(tmp_path / "branch")
     model = next((branch / "models").rglob(f"{CHANGED}.sql"))
     model.write_text(model.read_text().replace("select * from final", "select * from final where true"))
 
