@@ -52,18 +52,21 @@ def test_each_broken_convention_fails(manifest, tmp_path):
             del broken["nodes"][test["unique_id"]]
     readings = _node(broken, "stg_heart_rate__readings")
     readings["raw_code"] = readings["raw_code"].replace("pinned(source(", "(source(")
+    events = _node(broken, "stg_workouts__workout_events")  # pinned once, and read once more unpinned
+    events["raw_code"] += "\nunion all select * from {{ source('workouts', 'workouts') }}"
     source = next(s for s in broken["sources"].values() if s["name"] == "heart_rate")
     source["config"]["freshness"] = {"warn_after": {"count": None, "period": None}, "error_after": {"count": None}}
     done = lint(broken, tmp_path / "manifest.json")
     assert done.returncode != 0
-    expected = {
-        "marts_have_enforced_contracts": "gym_summary",
-        "grain_is_stated": "user_profiles",
-        "source_only_in_staging": "workout_bpm_summary",
-        "has_primary_key_test": "stg_gym_logins__logins",
-        "source_has_freshness": "heart_rate",
-        "incremental_reads_bronze_pinned": "stg_heart_rate__readings",
-    }
+    expected = [
+        ("marts_have_enforced_contracts", "gym_summary"),
+        ("grain_is_stated", "user_profiles"),
+        ("source_only_in_staging", "workout_bpm_summary"),
+        ("has_primary_key_test", "stg_gym_logins__logins"),
+        ("source_has_freshness", "heart_rate"),
+        ("incremental_reads_bronze_pinned", "stg_heart_rate__readings"),
+        ("incremental_reads_bronze_pinned", "stg_workouts__workout_events"),
+    ]
     blocks = done.stdout.split("\n\n")
-    for rule, node in expected.items():
+    for rule, node in expected:
         assert any(node in block and f"conventions.{rule}" in block for block in blocks), (rule, done.stdout)
