@@ -50,7 +50,7 @@ def test_report_has_every_figure_and_says_whether_goals_are_met(monkeypatch):
     assert "### Scale `small`, 3 days (10 MB landed, 1,000 records)" in text
     assert "| ingestion: ours | 12.0 s [11.0-13.0] | 0.8 MB/s, 83 rows/s | 900 MB |" in text
     assert "**1.20x** (goal ≤ 1.5x: met)" in text
-    assert "One source's hourly batch alone (the fixed cost per batch): **1.4 s** (goal ≤ 1.5 s: met)" in text
+    assert "One source's hourly batch alone (the fixed cost per batch): **1.40 s** (goal ≤ 1.5 s: met)" in text
     assert "(1.0% of the data landed) / full refresh: **70%** (goal ≤ 10%: missed)" in text
     assert "| dbt build of everything after the batch | 50.0 s [50.0-50.0] | | 1,000 MB |" in text
     assert "Build with nothing new / full refresh: **4%** (goal ≤ 5%: met)" in text
