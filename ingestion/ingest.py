@@ -206,6 +206,8 @@ class Ingestor:
         self.log = TransferLog(spark, self.schema_name)
         self.history = SchemaHistory(spark, self.schema_name)
         self._states: dict[str, SourceState] = {}
+        self._bronzes: dict[str, BronzeTable] = {}
+        self._tables_lock = threading.Lock()
 
     # --- public API ---------------------------------------------------------------------------------------
 
@@ -330,7 +332,11 @@ class Ingestor:
     # --- state --------------------------------------------------------------------------------------------
 
     def _bronze(self, source: SourceConfig) -> BronzeTable:
-        return BronzeTable(self.spark, self.schema_name, source.table, source.name)
+        """One BronzeTable per source and Ingestor, so the metastore is asked once whether it exists."""
+        with self._tables_lock:
+            if source.name not in self._bronzes:
+                self._bronzes[source.name] = BronzeTable(self.spark, self.schema_name, source.table, source.name)
+            return self._bronzes[source.name]
 
     def _state(self, sources: list[SourceConfig]) -> dict[str, SourceState]:
         missing = [source.name for source in sources if source.name not in self._states]

@@ -337,14 +337,19 @@ class BronzeTable:
         self.name = f"{schema_name}.{table}"
         self.source = source
         self.app_id = f"ingestion:{source}"
+        self._exists = False
 
     def exists(self) -> bool:
-        return self.ref.exists(self.spark)
+        """Whether the table exists: a metastore look-up until it does, then known (ingestion never drops it)."""
+        if not self._exists:
+            self._exists = self.ref.exists(self.spark)
+        return self._exists
 
     def create(self, data_schema: T.StructType) -> None:
         schema = T.StructType(data_schema.fields + LINEAGE_SCHEMA.fields)
         properties = {"delta.dataSkippingStatsColumns": _stats_columns(data_schema), **NOT_AUTO_COMPACTED}
         self.ref.create(self.spark, schema, properties)
+        self._exists = True
 
     def compact(self) -> None:
         self.ref.compact(self.spark)
@@ -446,14 +451,23 @@ class SchemaHistory:
 
     def __init__(self, spark: SparkSession, schema_name: str):
         self.spark = spark
-        self.ref = ensure_table(spark, schema_name, SCHEMA_HISTORY, SCHEMA_HISTORY_SCHEMA)
+        self.schema_name = schema_name
+        self._ref: DeltaRef | None = None  # made on the first change: most runs change no schema
         self._lock = threading.Lock()
         self._last_versions: dict[str, int] | None = None  # read once, then counted here
 
+    @property
+    def ref(self) -> DeltaRef:
+        with self._lock:
+            if self._ref is None:
+                self._ref = ensure_table(self.spark, self.schema_name, SCHEMA_HISTORY, SCHEMA_HISTORY_SCHEMA)
+            return self._ref
+
     def _next_version(self, source: str) -> int:
+        ref = self.ref
         with self._lock:
             if self._last_versions is None:
-                rows = self.ref.read(self.spark).groupBy("source").agg(F.max("version")).collect()
+                rows = ref.read(self.spark).groupBy("source").agg(F.max("version")).collect()
                 self._last_versions = {row[0]: row[1] for row in rows}
             version = self._last_versions.get(source, -1) + 1
             self._last_versions[source] = version
