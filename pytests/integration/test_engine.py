@@ -182,3 +182,31 @@ def test_the_project_on_a_cluster_with_tables_on_s3_equals_the_local_run(
         stopped = lakehouse("engine", "stop")
         assert stopped.returncode == 0, stopped.stderr
     assert not Path(env["LAKEHOUSE_HOME"], "engine.json").exists()
+
+
+def test_dbt_reads_a_result_alike_described_by_its_rows_or_its_schema(spark):
+    """Through an engine, dbt-spark's cursor describes a result from its rows, not from a second analysis
+    (runtime/dbt.py). dbt must read the same table either way, and a query without rows keeps its types."""
+    from types import SimpleNamespace
+
+    from dbt.adapters.spark.connections import SparkConnectionManager
+    from dbt.adapters.spark.session import Cursor
+
+    from runtime.dbt import _row_description
+
+    queries = (
+        "select 3 as failures, 'x' as name, cast(null as double) as ratio, date'2026-12-07' as day",
+        "select 1 as id, 'a' as name where false limit 0",
+    )
+    for sql in queries:
+        by_schema, by_rows = Cursor(), Cursor()
+        by_schema.execute(sql)
+        by_rows.execute(sql)
+        described = _row_description(by_rows)
+        rows = SimpleNamespace(description=described, fetchall=by_rows.fetchall)
+        expected = SparkConnectionManager.get_result_from_cursor(by_schema, None)
+        found = SparkConnectionManager.get_result_from_cursor(rows, None)
+        assert found.column_names == expected.column_names
+        assert [tuple(row) for row in found.rows] == [tuple(row) for row in expected.rows]
+        assert all(SparkConnectionManager.data_type_code_to_name(code) for _, code, *_ in described)
+    assert described == by_schema.description  # no row: the schema's own types
