@@ -8,6 +8,7 @@ databricks target no Spark starts; the required environment variables are checke
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from datetime import datetime, timezone
 from pathlib import Path
@@ -53,7 +54,7 @@ def run_dbt(args: list[str], spark_settings: SparkSettings | None = None, landed
         if spark is not None:
             fit_codegen(spark, landed_bytes(spark, landed_since))
             if spark.__class__.__module__.startswith("pyspark.sql.connect"):
-                _describe_from_rows()
+                _one_analysis_per_query()
     if target == "databricks":
         missing = [name for name in DATABRICKS_ENV if not os.environ.get(name)]
         if missing:
@@ -63,21 +64,74 @@ def run_dbt(args: list[str], spark_settings: SparkSettings | None = None, landed
     return dbtRunner().invoke(args)
 
 
-def _describe_from_rows() -> None:
-    """Through an engine (Spark Connect), one analysis less per statement dbt reads the rows of.
+def _one_analysis_per_query() -> None:
+    """Through an engine (Spark Connect), dbt-spark's session cursor analyzes a query once, not three times.
 
-    dbt asks dbt-spark's session cursor for the columns (`description`, from the DataFrame's schema) before it
-    fetches the rows (`collect()`). In process both use the one analysis `spark.sql()` made; through Spark Connect
-    each is a round trip in which the engine parses and analyzes the SQL again: 0.14-0.16 s of a data test's
-    0.9 s on a warm engine (BENCHMARKS.md, stop 33). So the columns come from the rows, collected first; the
-    schema is asked only when there is no row (`where false limit 0`: how dbt reads a query's column types).
-    dbt reads only the names of a result with rows; their type codes here are the values' Python types, as
-    pyodbc gives them (dbt-spark's `data_type_code_to_name` reads both kinds)."""
+    The cursor runs each statement with `spark.sql()`, then asks the result's columns (`description`, from the
+    DataFrame's schema) and fetches its rows (`collect()`). In process the three share one analysis; through Spark
+    Connect each is a round trip in which the engine parses and analyzes the SQL again (`spark.sql()` 0.16-0.19 s,
+    the schema 0.14-0.16 s, of a data test's 0.9 s on a warm engine: BENCHMARKS.md, stop 33). So:
+
+    - a statement that can only read (`_reads_only`: a data test, a unit test's comparison, a watermark) is sent
+      once, as the query whose rows are collected right away; any other statement goes through `spark.sql()`,
+      which runs a command there and then (and dbt does not say beforehand whether it will fetch its rows);
+    - the columns come from the rows. The schema is asked only when there is no row (`where false limit 0`: how
+      dbt reads a query's column types). dbt reads only the names of a result with rows; their type codes here
+      are the values' Python types, as pyodbc gives them (dbt-spark's `data_type_code_to_name` reads both kinds).
+    """
     from dbt.adapters.spark.session import Cursor
 
     if getattr(Cursor.description, "fget", None) is _row_description:
         return
     Cursor.description = property(_row_description)
+    Cursor.execute = _reading_once(Cursor.execute)
+
+
+def _reading_once(execute):
+    from dbt_common.exceptions import DbtRuntimeError
+    from pyspark.errors import AnalysisException
+    from pyspark.sql import SparkSession
+
+    def execute_query_once(cursor, sql: str, *parameters) -> None:
+        if parameters:  # as dbt-spark's own execute
+            sql = sql % parameters
+        if not _reads_only(sql):
+            return execute(cursor, sql)
+        builder = SparkSession.builder.enableHiveSupport()
+        for parameter, value in cursor.server_side_parameters.items():
+            builder = builder.config(parameter, value)
+        try:
+            cursor._df = _query_frame(builder.getOrCreate(), sql)
+            cursor._rows = cursor._df.collect()
+        except AnalysisException as exc:  # as dbt-spark's own execute: a clear error, not a Spark trace
+            raise DbtRuntimeError(str(exc)) from exc
+
+    return execute_query_once
+
+
+def _query_frame(spark, sql: str):
+    """`sql` as a DataFrame not yet analyzed: on Spark Connect the plan of `spark.sql()`, without its round trip."""
+    if not spark.__class__.__module__.startswith("pyspark.sql.connect"):
+        return spark.sql(sql)
+    from pyspark.sql.connect.dataframe import DataFrame
+    from pyspark.sql.connect.plan import SQL
+
+    return DataFrame(SQL(sql), spark)
+
+
+_LEADING_COMMENT = re.compile(r"\s*(?:/\*.*?\*/|--[^\n]*(?:\n|$))", re.DOTALL)
+_FIRST_WORD = re.compile(r"\s*([A-Za-z]+)")
+_WRITES = re.compile(r"\b(?:insert|merge|update|delete|overwrite|cache|create|drop|alter|set)\b", re.IGNORECASE)
+
+
+def _reads_only(sql: str) -> bool:
+    """Whether `sql` can only read: a `select`, or a `with` query none of whose words could make it a write (Spark
+    allows `with ... insert into ...`). Unsure means no: the statement then runs as dbt-spark runs it."""
+    while match := _LEADING_COMMENT.match(sql):
+        sql = sql[match.end() :]
+    first = _FIRST_WORD.match(sql)
+    keyword = first.group(1).lower() if first else ""
+    return keyword == "select" or (keyword == "with" and not _WRITES.search(sql))
 
 
 def _row_description(cursor) -> list[tuple]:

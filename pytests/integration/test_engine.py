@@ -184,24 +184,29 @@ def test_the_project_on_a_cluster_with_tables_on_s3_equals_the_local_run(
     assert not Path(env["LAKEHOUSE_HOME"], "engine.json").exists()
 
 
-def test_dbt_reads_a_result_alike_described_by_its_rows_or_its_schema(spark):
-    """Through an engine, dbt-spark's cursor describes a result from its rows, not from a second analysis
-    (runtime/dbt.py). dbt must read the same table either way, and a query without rows keeps its types."""
+def test_dbt_reads_a_query_alike_sent_once_and_described_by_its_rows(spark):
+    """Through an engine, dbt-spark's cursor sends a query that only reads once, collects its rows at once and
+    describes the result from them (runtime/dbt.py). dbt must read the same table as through dbt-spark's own
+    cursor, a query without rows keeps its types, and a query that fails is still one dbt error."""
     from types import SimpleNamespace
 
     from dbt.adapters.spark.connections import SparkConnectionManager
     from dbt.adapters.spark.session import Cursor
+    from dbt_common.exceptions import DbtRuntimeError
 
-    from runtime.dbt import _row_description
+    from runtime.dbt import _reading_once, _row_description
 
+    execute_once = _reading_once(Cursor.execute)
     queries = (
-        "select 3 as failures, 'x' as name, cast(null as double) as ratio, date'2026-12-07' as day",
-        "select 1 as id, 'a' as name where false limit 0",
+        '/* {"app": "dbt"} */\n  select 3 as failures, "x" as name, cast(null as double) as ratio, '
+        "date'2026-12-07' as day",
+        "-- a unit test\nwith t as (select 1 as id, 'a' as name) select * from t where false limit 0",
     )
     for sql in queries:
         by_schema, by_rows = Cursor(), Cursor()
         by_schema.execute(sql)
-        by_rows.execute(sql)
+        execute_once(by_rows, sql)
+        assert by_rows._rows is not None  # read in execute: one statement, not three
         described = _row_description(by_rows)
         rows = SimpleNamespace(description=described, fetchall=by_rows.fetchall)
         expected = SparkConnectionManager.get_result_from_cursor(by_schema, None)
@@ -210,3 +215,9 @@ def test_dbt_reads_a_result_alike_described_by_its_rows_or_its_schema(spark):
         assert [tuple(row) for row in found.rows] == [tuple(row) for row in expected.rows]
         assert all(SparkConnectionManager.data_type_code_to_name(code) for _, code, *_ in described)
     assert described == by_schema.description  # no row: the schema's own types
+
+    with pytest.raises(DbtRuntimeError, match="TABLE_OR_VIEW_NOT_FOUND"):
+        execute_once(Cursor(), "select * from no_such_table_anywhere")
+    command = Cursor()
+    execute_once(command, "create or replace temporary view sent_once_check as select 1 as id")
+    assert command._rows is None and spark.table("sent_once_check").count() == 1  # a command: dbt-spark's way

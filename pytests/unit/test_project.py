@@ -2,6 +2,7 @@ import pytest
 
 from ingestion.config import validate_identifier
 from ingestion.errors import ConfigError
+from runtime.dbt import _reads_only
 from runtime.errors import SettingsError
 from runtime.project import environment, environments, layers, schema
 
@@ -90,3 +91,24 @@ def test_a_developer_name_must_make_an_identifier(monkeypatch):
     monkeypatch.setenv("LAKEHOUSE_DEVELOPER", "alice; drop")
     with pytest.raises(ConfigError):
         schema("silver")
+
+
+@pytest.mark.parametrize(
+    ("sql", "reads_only"),
+    [
+        ('/* {"app": "dbt"} */\n\n  select count(*) as failures from t', True),
+        ("-- Build actual result given inputs\nwith actual as (select update_type from t) select * from actual", True),
+        ("SELECT 1", True),
+        ("with rows as (select 1 as id) insert into t select * from rows", False),
+        ("/* c */ WITH r AS (SELECT 1) INSERT OVERWRITE TABLE t SELECT * FROM r", False),
+        ("with r as (select 1 as id) merge into t using r on t.id = r.id when matched then delete", False),
+        ("create or replace temporary view v as select 1", False),
+        ("cache table c as select 1", False),
+        ("describe history t limit 1", False),
+        ("insert into t select 1", False),
+        ("-- select\nmerge into t using s on t.id = s.id when matched then update set *", False),
+        ("", False),
+    ],
+)
+def test_only_a_statement_that_can_only_read_is_sent_once(sql, reads_only):
+    assert _reads_only(sql) is reads_only
