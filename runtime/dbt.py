@@ -53,7 +53,7 @@ def run_dbt(args: list[str], spark_settings: SparkSettings | None = None, landed
         spark = get_spark(spark_settings) if spark_settings is not None else SparkSession.getActiveSession()
         if spark is not None:
             fit_codegen(spark, landed_bytes(spark, landed_since))
-            if spark.__class__.__module__.startswith("pyspark.sql.connect"):
+            if _through_connect(spark):
                 _one_analysis_per_query()
     if target == "databricks":
         missing = [name for name in DATABRICKS_ENV if not os.environ.get(name)]
@@ -62,6 +62,11 @@ def run_dbt(args: list[str], spark_settings: SparkSettings | None = None, landed
         if needs_spark or args[:1] == ["debug"]:  # every command that connects; parse and ls do not
             check_reachable(os.environ["DATABRICKS_HOST"])
     return dbtRunner().invoke(args)
+
+
+def _through_connect(spark) -> bool:
+    """Whether `spark` is a Spark Connect session (an engine's client), told apart without importing Connect."""
+    return spark.__class__.__module__.startswith("pyspark.sql.connect")
 
 
 def _one_analysis_per_query() -> None:
@@ -111,7 +116,7 @@ def _reading_once(execute):
 
 def _query_frame(spark, sql: str):
     """`sql` as a DataFrame not yet analyzed: on Spark Connect the plan of `spark.sql()`, without its round trip."""
-    if not spark.__class__.__module__.startswith("pyspark.sql.connect"):
+    if not _through_connect(spark):
         return spark.sql(sql)
     from pyspark.sql.connect.dataframe import DataFrame
     from pyspark.sql.connect.plan import SQL
