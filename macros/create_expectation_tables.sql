@@ -2,9 +2,10 @@
     {#-
         on-run-start: the two tables expectations write (expectation_results, expectation_quarantine), created
         once before any model runs. Creating them from the models' own pre-hooks raced when models run in
-        parallel threads (two first CREATE TABLEs of one Delta location conflict).
+        parallel threads (two first CREATE TABLEs of one Delta location conflict). Not for `dbt source freshness`
+        (run before every `lakehouse build`): it runs no model.
     -#}
-    {%- if not execute -%}{{ return('') }}{%- endif -%}
+    {%- if not execute or flags.WHICH == 'freshness' -%}{{ return('') }}{%- endif -%}
     {%- set relations = expectation_relations() -%}
     {%- do adapter.create_schema(relations.results) -%}
     {% call statement('expectation_results_table', auto_begin=False) %}
