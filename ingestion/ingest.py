@@ -7,8 +7,8 @@ A batch is two Delta commits, each safe to repeat:
 A run killed between the two finds the batch in bronze's history on its next start (a commit newer than the
 log's last batch) and logs it then; a run killed before the first commit left nothing, and its files are simply
 still new. Delta refuses a second commit of a batch id, so two runs can never both write one batch. After every
-COMPACT_EVERY_BATCHES-th batch, bronze's small files are merged, and the log's once it has COMPACT_LOG_FROM_FILES
-files (an OPTIMIZE: the rows do not change).
+COMPACT_EVERY_BATCHES-th batch, bronze's small files are merged, and the log's after COMPACT_LOG_AFTER_APPENDS
+appends (an OPTIMIZE: the rows do not change).
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ log = logging.getLogger(__name__)
 PARALLEL_SOURCES = 4
 CONCURRENT_RETRIES = 1000  # a bound only: each lost race is a batch another run committed
 COMPACT_EVERY_BATCHES = 50  # a source's bronze small files are merged after every 50th batch
-COMPACT_LOG_FROM_FILES = 50  # the transfer log is compacted after a run that found it in this many files
+COMPACT_LOG_AFTER_APPENDS = 50  # the transfer log is compacted after a run that finds this many appends since
 
 
 class ConcurrentRunError(IngestionError):
@@ -244,7 +244,7 @@ class Ingestor:
         return results
 
     def _compact_log(self) -> None:
-        if self.log.files() >= COMPACT_LOG_FROM_FILES:
+        if self.log.appends_since_compaction(COMPACT_LOG_AFTER_APPENDS) >= COMPACT_LOG_AFTER_APPENDS:
             self.log.compact()
 
     def _plan_if_possible(self, source: SourceConfig) -> SourcePlan | None:

@@ -88,9 +88,9 @@ def test_rows_per_file_that_do_not_add_up_are_read_back(lake, monkeypatch):
 def test_bronze_and_the_log_are_compacted_by_ingestion_not_by_delta(lake, monkeypatch):
     """Delta would compact a table after its first write in each process (runtime/spark.py): bronze and the transfer
     log opt out; ingestion merges bronze's small files after every COMPACT_EVERY_BATCHES-th batch, and the log's
-    after a run that found it in COMPACT_LOG_FROM_FILES files or more."""
+    after a run that found COMPACT_LOG_AFTER_APPENDS appends or more since its last compaction."""
     monkeypatch.setattr(ingest, "COMPACT_EVERY_BATCHES", 2)
-    monkeypatch.setattr(ingest, "COMPACT_LOG_FROM_FILES", 3)
+    monkeypatch.setattr(ingest, "COMPACT_LOG_AFTER_APPENDS", 3)
     name = lake.source("compacted", schema=SCHEMA, max_files_per_batch=2)
     for i in range(6):
         lake.write(f"compacted/{i}.json", _lines(i * 10, 10), mtime=1_000 + i)
@@ -103,7 +103,8 @@ def test_bronze_and_the_log_are_compacted_by_ingestion_not_by_delta(lake, monkey
     assert result.ok and sorted({r.batch_id for r in result.files}) == [1, 2, 3]
     log_history = lake.spark.sql(f"describe history {log_table}").where(F.col("version") > log_version)
     assert [r.operation for r in log_history.orderBy("version").collect()] == ["WRITE"] * 3 + ["OPTIMIZE"]
-    assert ingestor.log.files() == 1
+    assert lake.spark.sql(f"describe detail {log_table}").first().numFiles == 1
+    assert ingestor.log.appends_since_compaction(10) == 0
     assert lake.committed(name) == {f"{i}.json": (10, 10, 0, 0) for i in range(6)}
     history = lake.spark.sql(f"describe history {lake.table(name)}").orderBy("version").collect()
     changes = [(r.operation, r.operationMetrics) for r in history if r.operation in ("WRITE", "OPTIMIZE")]
