@@ -225,7 +225,7 @@ class TransferLog:
     def appends_since_compaction(self, limit: int) -> int:
         """The log's commits since it was last compacted or created, counted from its history up to `limit`. Each
         append writes one file, so this is its small files, without the table's state: `describe detail` would
-        rebuild that after every append (0.4-0.5 s a run, the process's last Delta command)."""
+        rebuild that after every append (about 0.4 s a run, the last Delta command of its process)."""
         rows = self.ref.history(self.spark, limit).select("operation").collect()
         since = itertools.takewhile(lambda row: row.operation not in ("OPTIMIZE", "CREATE TABLE"), rows)
         return sum(1 for _ in since)
