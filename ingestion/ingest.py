@@ -318,6 +318,7 @@ class Ingestor:
                 raise IngestionError(f"source {source.name}: nothing ingested yet, run `lakehouse ingest run` first")
             plan = self.plan(source)
             self._log_unlogged(source, bronze, plan.unlogged, result)
+            self.before_run(sum(file.size for file in chosen))
             next_id = plan.next_batch
             for files in batches(chosen, source.max_files_per_batch):
                 self._execute(_Batch(source, bronze, next_id, "replay", files), result)

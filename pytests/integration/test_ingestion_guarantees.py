@@ -9,6 +9,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from ingestion import ingest, readers
+from ingestion.ingest import Ingestor
 from ingestion.tables import TRANSFER_LOG, BronzeTable
 
 pytestmark = pytest.mark.integration
@@ -161,11 +162,16 @@ def test_replay_replaces_rows_and_is_logged(lake):
     lake.write("replay/day=3/c.json", _lines(6, 3), mtime=3_000)
     assert lake.run(name).ok
 
-    by_name = lake.replay(name, names=["day=1/a.json"])
-    by_glob = lake.replay(name, glob="*/day=2/*")
-    by_time = lake.replay(
-        name, since=datetime.fromtimestamp(2_500, timezone.utc), until=datetime.fromtimestamp(3_500, timezone.utc)
+    told = []  # what the runtime is told a replay will read (it fits code generation to it, as for a run)
+    replayer = Ingestor(lake.spark, lake.config, bronze_schema="test_bronze", before_run=told.append)
+    source = lake.config.sources[name]
+    by_name = replayer.replay(source, names=["day=1/a.json"])
+    by_glob = replayer.replay(source, glob="*/day=2/*")
+    by_time = replayer.replay(
+        source, since=datetime.fromtimestamp(2_500, timezone.utc), until=datetime.fromtimestamp(3_500, timezone.utc)
     )
+    sizes = {path.name: path.stat().st_size for path in lake.landing.rglob("*.json")}
+    assert told == [sizes["a.json"], sizes["b.json"], sizes["c.json"]]
 
     for result, file in ((by_name, "a.json"), (by_glob, "b.json"), (by_time, "c.json")):
         assert result.ok and [r.file.uri.rsplit("/", 1)[-1] for r in result.files] == [file]
