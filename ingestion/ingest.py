@@ -55,7 +55,7 @@ log = logging.getLogger(__name__)
 PARALLEL_SOURCES = 4
 CONCURRENT_RETRIES = 1000  # a bound only: each lost race is a batch another run committed
 COMPACT_EVERY_BATCHES = 50  # a source's bronze small files are merged after every 50th batch
-COMPACT_LOG_AFTER_APPENDS = 50  # the transfer log is compacted after a run that finds this many appends since
+COMPACT_LOG_AFTER_APPENDS = 50  # the transfer log is compacted once this many appends follow its last compaction
 
 
 class ConcurrentRunError(IngestionError):
