@@ -465,8 +465,8 @@ class Ingestor:
             files,
             batch.failed,
         )
-        replace = [file.uri for file in files] if batch.action == "replay" else None
-        if not batch.bronze.write(frame, commit, replace_files=replace):
+        replace = files if batch.action == "replay" else None
+        if not batch.bronze.write(frame, commit, replace=replace, versions=batch.source.allow_overwrites):
             raise ConcurrentRunError(
                 f"source {batch.source.name}: batch {batch.batch_id} was committed by another ingestion run "
                 "while this one was writing it; nothing was duplicated. Run again to continue."

@@ -339,6 +339,22 @@ def _millis(value: datetime) -> int:
     return round(value.timestamp() * 1000)
 
 
+def _rows_of(files: list[FileInfo], versions: bool) -> str:
+    """The predicate of these files' rows in bronze: every row read from their paths, or with `versions` only the
+    rows of each file's listed version (size and modification time), the other versions' rows being history."""
+
+    def quoted(text: str) -> str:
+        return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+    if not versions:
+        return f"_source_file in ({', '.join(quoted(file.uri) for file in files)})"
+    return " or ".join(
+        f"(_source_file = {quoted(file.uri)} and _file_size = {int(file.size)} "
+        f"and _file_modified_at = timestamp_millis({_millis(file.modified_at)}))"
+        for file in files
+    )
+
+
 class BronzeTable:
     """A source's bronze table: data columns, then the lineage columns."""
 
@@ -390,8 +406,11 @@ class BronzeTable:
             ddl = ", ".join(f"`{name}` {dtype.simpleString()}" for name, dtype in missing.items())
             self.spark.sql(f"alter table {self.ref.sql} add columns ({ddl})")
 
-    def write(self, frame: DataFrame, commit: BatchCommit, *, replace_files: list[str] | None = None) -> bool:
-        """Append (or, for a replay, atomically replace the rows of `replace_files`) as transaction
+    def write(
+        self, frame: DataFrame, commit: BatchCommit, *, replace: list[FileInfo] | None = None, versions: bool = False
+    ) -> bool:
+        """Append (or, for a replay, atomically replace the rows of the files `replace`: of each file's listed
+        version only with `versions`, for a source whose files are rewritten in place) as transaction
         (ingestion:<source>, batch id). Returns False when Delta skipped the write because that batch had
         already committed (another run, or this batch before a crash)."""
         writer = (
@@ -401,9 +420,8 @@ class BronzeTable:
             .option("userMetadata", commit.to_json())
             .option("mergeSchema", "false")
         )
-        if replace_files is not None:
-            quoted = ", ".join("'" + uri.replace("\\", "\\\\").replace("'", "\\'") + "'" for uri in replace_files)
-            writer = writer.mode("overwrite").option("replaceWhere", f"_source_file in ({quoted})")
+        if replace is not None:
+            writer = writer.mode("overwrite").option("replaceWhere", _rows_of(replace, versions))
         else:
             writer = writer.mode("append")
         try:

@@ -191,6 +191,23 @@ def test_replay_picks_up_corrected_content(lake):
     assert sorted((r.id, r.name) for r in lake.bronze(name).collect()) == [(1, "fixed"), (2, "b")]
 
 
+def test_replay_of_a_source_that_keeps_versions_replaces_only_the_version_it_reads(lake):
+    """A full extract rewritten in place (`allow_overwrites`) keeps each version's rows as history: replaying the
+    file replaces the rows of the version it reads again, never those of earlier versions."""
+    name = lake.source("extract", format="csv", schema={"id": "bigint", "v": "string"}, allow_overwrites=True)
+    lake.write("extract/all.csv", "id,v\n1,a\n2,b\n", mtime=1_000)
+    assert lake.run(name).ok
+    lake.write("extract/all.csv", "id,v\n1,a2\n2,b2\n3,c\n", mtime=2_000)
+    assert lake.run(name).ok
+
+    assert lake.replay(name, names=["all.csv"]).ok
+
+    rows = sorted((r.id, r.v, int(r._file_modified_at.timestamp())) for r in lake.bronze(name).collect())
+    assert rows == [(1, "a", 1_000), (1, "a2", 2_000), (2, "b", 1_000), (2, "b2", 2_000), (3, "c", 2_000)]
+    actions = lake.log(name).where(F.col("status") == "committed").groupBy("action").count().collect()
+    assert {r.action: r["count"] for r in actions} == {"ingest": 1, "overwrite": 1, "replay": 1}
+
+
 def test_a_batch_committed_but_not_logged_is_logged_by_the_next_run(lake):
     """A run killed between its bronze commit and its log append: the next run finds the batch in bronze's
     history (its commit names the files), logs it with counts read back, and never writes it again."""
