@@ -21,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from pyspark.errors import AnalysisException
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -271,7 +272,10 @@ def _parses_alike(spark: SparkSession, files: list[FileInfo], schema: T.StructTy
     line = F.ltrim(F.when(value.startswith(BOM), F.expr(f"substring(value, {len(BOM) + 1})")).otherwise(value))
     if spark.read.text(paths).where(~line.startswith("{")).limit(1).count():
         return False
-    keys = spark.read.options(**JSON_OPTIONS, samplingRatio=1.0, primitivesAsString=True).json(paths).schema
+    try:
+        keys = spark.read.options(**JSON_OPTIONS, samplingRatio=1.0, primitivesAsString=True).json(paths).schema
+    except AnalysisException:  # keys the data source cannot tell apart (`id` and `ID`): lines rescue them
+        return False
     return all(name in known for name in keys.fieldNames() if name != CORRUPT)
 
 

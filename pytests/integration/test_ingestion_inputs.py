@@ -274,6 +274,9 @@ def test_the_json_data_source_reads_alike_or_is_not_used(lake, monkeypatch):
     differing = {
         "key_after_the_head": "".join(f'{{"id": {i}}}\n' for i in range(300)) + '{"id": 300, "extra": 1}\n',
         "key_differing_by_case": '{"id": 1}\n{"ID": 2}\n',
+        # Keys alike but for case after the head: the data source's key inference fails on them; the lines rescue them.
+        "key_differing_by_case_after_the_head": "".join(f'{{"id": {i}, "name": "a"}}\n' for i in range(300))
+        + '{"ID": 300}\n',
         "blank_line": '{"id": 1}\n\n{"id": 2}\n',
         "top_level_array": '{"id": 1}\n[{"id": 2}, {"id": 3}]\n',
         "utf16": '{"id": 1}\n'.encode("utf-16"),
