@@ -186,11 +186,21 @@ def _nonfinite(typed: Column) -> Column:
 
 
 def _lossy_decimal(raw: Column, typed: Column, data_type: T.DecimalType) -> Column:
-    """A decimal that was rounded to fit its scale (1.239 into decimal(5,2)): the text compared with the value at
-    up to 10 more fractional digits than the column keeps."""
-    wider = _wider_decimal(data_type)
-    as_written = raw.try_cast(wider)
-    return typed.isNotNull() & (as_written.isNull() | (as_written != typed.cast(wider)))
+    """A decimal that was rounded to fit its scale (1.239 into decimal(5,2) or decimal(38,2)): the text compared
+    with the value at 10 more fractional digits than the column keeps; for a value with too many integer digits
+    for that, at as many more as the column's precision leaves room for."""
+    checks = []
+    for wider in dict.fromkeys([_wider_decimal(data_type), _wider_decimal(data_type, bounded=True)]):
+        as_written = raw.try_cast(wider)
+        checks.append(F.when(as_written.isNotNull(), as_written != typed.cast(wider)))
+    return typed.isNotNull() & F.coalesce(*checks, F.lit(True))
+
+
+def _values_as_written(line: Column) -> Column:
+    """A JSON object's top-level values as text, each as written: a string's own text, anything else its JSON
+    (through VARIANT, which keeps a number's digits)."""
+    values = F.from_json(line, T.MapType(T.StringType(), T.VariantType()))
+    return F.transform_values(values, lambda _, value: value.cast("string"))
 
 
 def _overflowed(typed: Column, written_as_literal: Column) -> Column:
@@ -339,9 +349,12 @@ def _read_json_source(spark: SparkSession, files: list[FileInfo], schema: T.Stru
     return _finish(rows, schema)
 
 
-def _wider_decimal(data_type: T.DecimalType) -> T.DecimalType:
-    """The decimal type at up to 10 more fractional digits than `data_type` keeps: a value rounded to fit
-    `data_type` differs from itself at this scale."""
+def _wider_decimal(data_type: T.DecimalType, *, bounded: bool = False) -> T.DecimalType:
+    """The decimal type at 10 more fractional digits than `data_type` keeps: a value rounded to fit `data_type`
+    differs from itself at this scale. It holds values of up to 28 - scale integer digits; `bounded`, every value
+    of `data_type`, at up to 10 more digits (none for decimal(38, s))."""
+    if not bounded:
+        return T.DecimalType(38, min(data_type.scale + 10, 38))
     integer_digits = data_type.precision - data_type.scale
     return T.DecimalType(38, max(data_type.scale, min(data_type.scale + 10, 38 - integer_digits)))
 
@@ -372,7 +385,9 @@ def _rescue_lines(
         ]
     )
     value = F.col("value")
-    as_text = T.StructType([T.StructField(name, T.StringType()) for name in decimals])
+    # Text of values as written: parsed to VARIANT, which keeps a number's digits (from_json's strings render a
+    # number through a double: 123456789012345678.91 became 1.2345678901234568E17).
+    as_text = T.StructType([T.StructField(name, T.VariantType()) for name in decimals])
     parsed = lines.select(
         "*",
         F.when(value.startswith(BOM), F.expr(f"substring(value, {len(BOM) + 1})")).otherwise(value).alias("_line"),
@@ -395,7 +410,8 @@ def _rescue_lines(
         else unknown
     )
     lost_decimal = {
-        name: _lossy_decimal(F.col(f"_as_text.`{name}`"), F.col(f"_parsed.`{name}`"), types[name]) for name in decimals
+        name: _lossy_decimal(F.col(f"_as_text.`{name}`").cast("string"), F.col(f"_parsed.`{name}`"), types[name])
+        for name in decimals
     }
     suspicious = [F.col(f"_parsed.{CORRUPT}").isNotNull(), F.size(unparsed) > 0]
     suspicious += [_nonfinite(F.col(f"_parsed.`{name}`")) for name in floats]
@@ -405,9 +421,7 @@ def _rescue_lines(
         any_suspicious = any_suspicious | F.coalesce(condition, F.lit(False))
     mapped = parsed.select(
         "*",
-        F.when(~not_an_object & any_suspicious, F.from_json("_line", T.MapType(T.StringType(), T.StringType()))).alias(
-            "_map"
-        ),
+        F.when(~not_an_object & any_suspicious, _values_as_written(F.col("_line"))).alias("_map"),
     )
     # A line the key scan accepts but neither parser can read (a raw control character in a string) is corrupt.
     is_corrupt = not_an_object | (F.col(f"_parsed.{CORRUPT}").isNotNull() & F.col("_map").isNull())

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from decimal import Decimal
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -305,6 +306,32 @@ def test_a_row_the_json_data_source_cannot_rescue_sends_the_batch_line_by_line(l
     assert result.ok, result.error
     assert lake.committed(name) == {"a.json": (3, 3, 2, 0)}
     rows = {row.id: row for row in _rows(lake, name, "a.json")}
-    assert rows[1].score is None and json.loads(rows[1]._rescued_data) == {"score": '"Infinity"'}
+    assert rows[1].score is None and json.loads(rows[1]._rescued_data) == {"score": "Infinity"}
     assert rows[2].amount is None and json.loads(rows[2]._rescued_data) == {"amount": "1.239"}
     assert rows[3].score == 2.5 and rows[3]._rescued_data is None
+
+
+@pytest.mark.parametrize("path", ["line by line", "data source"])
+def test_a_decimal_keeps_every_digit_or_is_rescued_as_written(lake, monkeypatch, path):
+    """No decimal loses a digit silently, whatever its precision: 1.239 into decimal(38,2) is rescued as written,
+    and a value with more digits than a double holds is kept, or rescued, digit for digit."""
+    from ingestion import readers
+
+    if path == "data source":
+        monkeypatch.setattr(readers, "JSON_SOURCE_FROM_BYTES", 0)
+    schema = {"id": "bigint", "wide": "decimal(38,2)", "long": "decimal(20,2)", "narrow": "decimal(5,2)"}
+    name = lake.source("decimals", schema=schema, schema_evolution="rescue")
+    lake.write(
+        "decimals/a.json",
+        '{"id": 1, "wide": 1.239, "long": 123456789012345678.91}\n'
+        '{"id": 2, "wide": 1.23, "narrow": 1.2345678901234567891}\n',
+    )
+
+    result = lake.run(name)
+
+    assert result.ok, result.error
+    rows = {row.id: row for row in _rows(lake, name, "a.json")}
+    assert rows[1].wide is None and json.loads(rows[1]._rescued_data) == {"wide": "1.239"}
+    assert rows[1].long == Decimal("123456789012345678.91")
+    assert rows[2].wide == Decimal("1.23") and rows[2].narrow is None
+    assert json.loads(rows[2]._rescued_data) == {"narrow": "1.2345678901234567891"}
