@@ -530,6 +530,9 @@ def _cast_from_text(text: Column, data_type: T.DataType) -> tuple[Column, Column
     """(typed value, whether the text fits only with a loss) for a value given as text."""
     if isinstance(data_type, T.DateType):
         return F.to_date(text, "yyyy-MM-dd"), F.lit(False)  # strict: a time of day is not dropped silently
+    if isinstance(data_type, T.StructType | T.ArrayType | T.MapType):  # JSON text: a value that does not come
+        typed = F.from_json(text, data_type)  # back as the same text lost part of itself, and is rescued whole
+        return typed, F.to_json(typed) != text
     typed = text.try_cast(data_type)
     if isinstance(data_type, T.DecimalType):
         return typed, _lossy_decimal(text, typed, data_type)
@@ -538,13 +541,17 @@ def _cast_from_text(text: Column, data_type: T.DataType) -> tuple[Column, Column
     return typed, F.lit(False)
 
 
-def _typed_from_strings(raw: DataFrame, values: dict[str, Column], schema: T.StructType, is_corrupt, corrupt_text):
+def _typed_from_strings(
+    raw: DataFrame, values: dict[str, Column], schema: T.StructType, is_corrupt, corrupt_text, exact=frozenset()
+):
     """Cast text columns (name -> column of the raw frame) to the schema; rescue what does not cast, what casts
-    with a loss, and what the schema does not know."""
+    with a loss, and what the schema does not know. The columns named in `exact` are already of their type."""
     known = {field.name: field.dataType for field in schema.fields}
     typed, lost = {}, {}
     for name, data_type in known.items():
-        if name in values and data_type != T.StringType():
+        if name in exact:
+            typed[name], lost[name] = values[name], F.lit(False)
+        elif name in values and data_type != T.StringType():
             typed[name], lost[name] = _cast_from_text(values[name], data_type)
             lost[name] = F.coalesce(lost[name], F.lit(False))
         else:
@@ -552,7 +559,7 @@ def _typed_from_strings(raw: DataFrame, values: dict[str, Column], schema: T.Str
     entries = []
     unknown = [name for name in values if name not in known]
     for name, text in values.items():
-        if name in known and known[name] == T.StringType():
+        if name in exact or (name in known and known[name] == T.StringType()):
             continue
         bad = text.isNotNull() & (typed[name].isNull() | lost[name]) if name in known else text.isNotNull()
         entries.append(F.when(bad, F.struct(F.lit(name).alias("k"), text.alias("v"))))
@@ -584,8 +591,9 @@ def parquet_schemas(spark: SparkSession, files: list[FileInfo]) -> dict[str, T.S
 
 
 def read_parquet(spark: SparkSession, files: list[FileInfo], schema: T.StructType) -> DataFrame:
-    """Parquet files grouped by their own schema; columns of another type are cast (rescued when they do not
-    cast, or cast with a loss), columns the schema lacks are rescued."""
+    """Parquet files grouped by their own schema; columns of the schema's type are read as they are, columns of
+    another type are cast (rescued when they do not cast, or cast with a loss), columns the schema lacks are
+    rescued."""
     by_schema: dict[str, list[FileInfo]] = defaultdict(list)
     file_schemas = parquet_schemas(spark, files)
     for file in files:
@@ -593,13 +601,18 @@ def read_parquet(spark: SparkSession, files: list[FileInfo], schema: T.StructTyp
     frames = []
     for schema_json, group in by_schema.items():
         file_schema = T.StructType.fromJson(json.loads(schema_json))
+        types = {field.name: field.dataType for field in schema.fields}
+        exact = {field.name for field in file_schema.fields if types.get(field.name) == field.dataType}
         raw = spark.read.parquet(*_paths(group)).select(
-            *[_as_text(field).alias(f"_c{index}") for index, field in enumerate(file_schema.fields)],
+            *[
+                (F.col(f"`{field.name}`") if field.name in exact else _as_text(field)).alias(f"_c{index}")
+                for index, field in enumerate(file_schema.fields)
+            ],
             *_metadata_columns(),
             (F.col("_metadata.row_index") + 1).alias("_source_row"),
         )
         values = {field.name: F.col(f"_c{index}") for index, field in enumerate(file_schema.fields)}
-        frames.append(_typed_from_strings(raw, values, schema, F.lit(False), F.lit(None).cast("string")))
+        frames.append(_typed_from_strings(raw, values, schema, F.lit(False), F.lit(None).cast("string"), exact))
     return _union(frames) if frames else _empty(spark, schema)
 
 

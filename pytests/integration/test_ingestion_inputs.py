@@ -162,6 +162,33 @@ def test_parquet_files_with_different_schemas(lake, tmp_path):
     assert (5, None, 5.0, None) in rows
 
 
+def test_parquet_nested_columns_are_kept_typed_or_rescued_whole(lake):
+    """Nested Parquet columns (struct, array, map) land typed as inferred from the files; a file whose nested
+    column has another shape keeps that value whole, as JSON, in _rescued_data."""
+    name = lake.source("nested", format="parquet")
+    (lake.landing / "nested").mkdir()
+    nested = {"tags": [["a"], ["b", "c"]], "point": [{"x": 1, "y": "p"}, None], "attrs": [[("k", 1)], []]}
+    point = pa.struct([("x", pa.int64()), ("y", pa.string())])
+    types = [
+        ("id", pa.int64()),
+        ("tags", pa.list_(pa.string())),
+        ("point", point),
+        ("attrs", pa.map_(pa.string(), pa.int64())),
+    ]
+    table = pa.table({"id": [1, 2], **nested}, schema=pa.schema(types))
+    pq.write_table(table, lake.landing / "nested/a.parquet")
+    assert lake.run(name).ok
+
+    pq.write_table(pa.table({"id": [3], "point": [{"x": "three"}]}), lake.landing / "nested/b.parquet")
+    result = lake.run(name)
+
+    assert result.ok, result.error
+    rows = {row.id: row for row in lake.bronze(name).collect()}
+    assert rows[1].tags == ["a"] and rows[1].point.x == 1 and rows[1].point.y == "p" and rows[1].attrs == {"k": 1}
+    assert rows[2].tags == ["b", "c"] and rows[2].point is None and rows[2].attrs == {}
+    assert rows[3].point is None and json.loads(rows[3]._rescued_data) == {"point": '{"x":"three"}'}
+
+
 def test_add_new_columns_evolves_bronze_and_says_so(lake):
     name = lake.source("evolve", schema={"id": "bigint"}, schema_evolution="addNewColumns", max_files_per_batch=1)
     lake.write("evolve/1.json", '{"id": 1}\n', mtime=1_000)
