@@ -37,6 +37,7 @@ def _settings(wait: bool = False):
             region=landing.s3_region,
             access_key=os.environ.get("AWS_ACCESS_KEY_ID"),
             secret_key=os.environ.get("AWS_SECRET_ACCESS_KEY"),
+            session_token=os.environ.get("AWS_SESSION_TOKEN"),
         )
     return SparkSettings(state=state_dir(), s3=s3, wait_for_lock=wait, warehouse=warehouse)
 

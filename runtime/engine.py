@@ -92,7 +92,7 @@ def server_command(settings: SparkSettings, jars: list[Path], master: str, port:
     """The spark-submit command line of the Connect server (pure, testable without a JVM)."""
     if settings.s3 is not None:
         # Keys never go on a command line: the server and its executors take them from the AWS default chain.
-        settings = replace(settings, s3=replace(settings.s3, access_key=None, secret_key=None))
+        settings = replace(settings, s3=replace(settings.s3, access_key=None, secret_key=None, session_token=None))
     conf = spark_conf(settings, jars)
     conf["spark.master"] = master
     conf["spark.app.name"] = "lakehouse-engine"

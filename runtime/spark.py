@@ -40,6 +40,7 @@ class S3Settings:
     path_style: bool | None = None  # default: on when an endpoint is given
     access_key: str | None = field(default=None, repr=False)
     secret_key: str | None = field(default=None, repr=False)
+    session_token: str | None = field(default=None, repr=False)  # temporary credentials (SSO, an assumed role)
 
 
 @dataclass(frozen=True)
@@ -181,7 +182,11 @@ def _s3a_conf(s3: S3Settings) -> dict[str, str]:
     if s3.access_key and s3.secret_key:
         conf[prefix + "access.key"] = s3.access_key
         conf[prefix + "secret.key"] = s3.secret_key
-        conf[prefix + "aws.credentials.provider"] = "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider"
+        if s3.session_token:  # without it, temporary keys are refused (403)
+            conf[prefix + "session.token"] = s3.session_token
+            conf[prefix + "aws.credentials.provider"] = "org.apache.hadoop.fs.s3a.TemporaryAWSCredentialsProvider"
+        else:
+            conf[prefix + "aws.credentials.provider"] = "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider"
     return conf
 
 

@@ -43,8 +43,16 @@ def test_real_s3_keeps_virtual_host_style_and_the_default_credential_chain(tmp_p
     assert "spark.hadoop.fs.s3a.aws.credentials.provider" not in conf
 
 
+def test_temporary_credentials_pass_their_session_token(tmp_path):
+    s3 = S3Settings(access_key="ASIA", secret_key="s", session_token="token")
+    conf = spark_conf(SparkSettings(state=tmp_path, s3=s3), [])
+    assert conf["spark.hadoop.fs.s3a.session.token"] == "token"
+    assert conf["spark.hadoop.fs.s3a.aws.credentials.provider"].endswith("TemporaryAWSCredentialsProvider")
+
+
 def test_s3_settings_never_print_credentials():
-    assert "topsecret" not in repr(S3Settings(access_key="AKIA", secret_key="topsecret"))
+    printed = repr(S3Settings(access_key="AKIA", secret_key="topsecret", session_token="tokentoken"))
+    assert "topsecret" not in printed and "tokentoken" not in printed
 
 
 def test_needs_s3():
@@ -56,7 +64,7 @@ def test_needs_s3():
 def test_the_engine_is_the_same_spark_as_a_connect_server_and_keeps_keys_off_its_command_line(tmp_path):
     from runtime.engine import CONNECT_SERVER, server_command
 
-    s3 = S3Settings(endpoint="http://127.0.0.1:9000", access_key="AKIA", secret_key="topsecret")
+    s3 = S3Settings(endpoint="http://127.0.0.1:9000", access_key="AKIA", secret_key="topsecret", session_token="tok3n")
     settings = SparkSettings(state=tmp_path, s3=s3, warehouse="s3a://lake/warehouse", cores=2)
     command = server_command(settings, [Path("/j/a.jar")], "spark://127.0.0.1:7077", 15010, "127.0.0.1")
     assert command[0].endswith("bin/spark-submit") and command[1:3] == ["--class", CONNECT_SERVER]
@@ -69,9 +77,9 @@ def test_the_engine_is_the_same_spark_as_a_connect_server_and_keeps_keys_off_its
     assert conf["spark.hadoop.fs.s3a.endpoint"] == "http://127.0.0.1:9000"
     in_process = spark_conf(settings, [Path("/j/a.jar")])
     same = {key for key in in_process if key not in ("spark.master", "spark.app.name") and "credentials" not in key}
-    same -= {"spark.hadoop.fs.s3a.access.key", "spark.hadoop.fs.s3a.secret.key"}
+    same -= {f"spark.hadoop.fs.s3a.{key}" for key in ("access.key", "secret.key", "session.token")}
     assert {key: conf[key] for key in same} == {key: in_process[key] for key in same}
-    assert "topsecret" not in " ".join(command) and "AKIA" not in " ".join(command)
+    assert not any(secret in " ".join(command) for secret in ("topsecret", "AKIA", "tok3n"))
 
 
 def test_the_driver_maps_the_class_archive_unless_it_writes_one(tmp_path):
