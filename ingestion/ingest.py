@@ -519,7 +519,12 @@ class Ingestor:
                     error=failed,
                 )
             )
-        self.log.append(rows, batch.source.name, batch.batch_id)
+        if all(file.uri in batch.failed for file in batch.files):
+            # Nothing in bronze: the batch id stays free for the run that writes it (another run's listing may
+            # hold more files), so this append is not the batch's one (log:<source>, batch id) transaction.
+            self.log.append(rows)
+        else:
+            self.log.append(rows, batch.source.name, batch.batch_id)
         for file_result in file_results:
             result.files.append(file_result)
             self.progress(batch.source.name, file_result)

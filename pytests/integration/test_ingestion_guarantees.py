@@ -251,6 +251,28 @@ def test_two_runs_writing_one_batch_never_duplicate(lake):
     assert lake.rows_per_file(name) == {"a.json": 2}
 
 
+def test_a_batch_of_failed_files_leaves_its_batch_id_to_the_run_that_writes_it(lake):
+    """Two runs planned batch 1 from different listings: the first saw only a file that fails alone (it writes
+    nothing to bronze and logs the failure), the second also a good file, and writes batch 1. The failure must
+    not take the log's place of batch 1: the good file is logged, and no later run ingests it again."""
+    from ingestion.ingest import SourceResult, _Batch
+
+    name = lake.source("slot", schema=SCHEMA)
+    lake.write("slot/bad.json.gz", "not gzip at all")
+    source = lake.config.sources[name]
+    early, late = lake.ingestor(), lake.ingestor()
+    early._sync_declared_schema(source, early._bronze(source))
+    only_bad = early.plan(source).plan.to_ingest
+    lake.write("slot/good.json", _lines(0, 2))
+    both = late.plan(source).plan.to_ingest
+    for ingestor, files in ((early, only_bad), (late, both)):
+        ingestor._execute(_Batch(source, ingestor._bronze(source), 1, "ingest", files), SourceResult(name, "-"))
+
+    assert lake.committed(name) == {"good.json": (2, 2, 0, 0)}
+    assert [file.file.uri.rsplit("/", 1)[-1] for file in lake.run(name).files] == ["bad.json.gz"]  # tried again
+    assert lake.rows_per_file(name) == {"good.json": 2}
+
+
 def test_dry_run_plan_writes_nothing(lake):
     name = lake.source("dry", schema=SCHEMA)
     lake.write("dry/a.json", _lines(0, 2))
