@@ -350,6 +350,7 @@ class Ingestor:
         for commit in commits:
             batch = _Batch(source, bronze, commit.batch_id, commit.action, commit.files, commit.started_at)
             batch.failed = dict(commit.failed)
+            self._evolve_recovered(batch, result)
             self._finish(batch, bronze.batch_counts(commit.batch_id), result)
             result.recovered_batches.append(commit.batch_id)
 
@@ -670,6 +671,22 @@ class Ingestor:
         self.history.record(source.name, bronze.name, "added_columns", new, bronze.data_schema(), batch.batch_id)
         result.new_columns += [name for name in new if name not in result.new_columns]
         return bronze.batch_counts(batch.batch_id)
+
+    def _evolve_recovered(self, batch: _Batch, result: SourceResult) -> None:
+        """What a run killed after writing a batch left undone of its evolution: keys of its rescued data that
+        are string columns now were added by that run and not moved into them yet (a string column takes any
+        value, so nothing else of it is rescued); the other unknown keys evolve as after a write."""
+        keys = batch.bronze.rescued_keys(batch.batch_id)
+        if not keys:
+            return
+        columns = {field.name: field.dataType for field in batch.bronze.data_schema().fields}
+        added = [key for key in keys if columns.get(key) == T.StringType()]
+        if added:
+            batch.bronze.promote(batch.batch_id, added)
+            schema = batch.bronze.data_schema()
+            self.history.record(batch.source.name, batch.bronze.name, "added_columns", added, schema, batch.batch_id)
+            result.new_columns += [name for name in added if name not in result.new_columns]
+        self._evolve_from_rescued(batch, [key for key in keys if key not in columns], result)
 
     def _inferred_schema(self, source, files, columns) -> T.StructType:
         """Like Auto Loader: columns as strings, unless Parquet or infer_column_types asks for Spark's types."""

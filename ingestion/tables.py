@@ -466,6 +466,18 @@ class BronzeTable:
         )
         return {row._source_file: (row.written, row.rescued, row.quarantined) for row in rows}
 
+    def rescued_keys(self, batch_id: int) -> list[str]:
+        """The keys in the _rescued_data of one batch's rows."""
+        keys = F.explode(F.map_keys(F.from_json("_rescued_data", T.MapType(T.StringType(), T.StringType()))))
+        rows = (
+            self.ref.read(self.spark)
+            .where((F.col("_batch_id") == batch_id) & F.col("_rescued_data").isNotNull())
+            .select(keys.alias("key"))
+            .distinct()
+            .collect()
+        )
+        return sorted(row.key for row in rows)
+
     def promote(self, batch_id: int, columns: list[str]) -> None:
         """Move rescued values of newly added `columns` into those columns, for the rows of one batch."""
         as_map = "from_json(_rescued_data, 'map<string,string>')"

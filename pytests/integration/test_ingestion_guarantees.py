@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 
 import pytest
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from ingestion import ingest, readers
 from ingestion.ingest import Ingestor
@@ -229,6 +230,35 @@ def test_a_batch_committed_but_not_logged_is_logged_by_the_next_run(lake):
     assert lake.committed(name) == {"a.json": (3, 2, 0, 1)}
     assert lake.rows_per_file(name) == {"a.json": 3}
     assert lake.run(name).files == []  # nothing left to do, nothing duplicated
+
+
+@pytest.mark.parametrize("killed", ["after-write", "after-add-columns"])
+def test_the_new_columns_of_a_killed_run_are_filled_by_the_run_that_recovers_it(lake, killed):
+    """addNewColumns after a write (a key first seen past the files' heads) is a column added, then the batch's
+    rescued values moved into it: a run killed before the move leaves the next run to finish it, as if it had
+    not been killed."""
+    from ingestion.ingest import _Batch
+
+    folder = f"grow_{killed[6:9]}"
+    name = lake.source(folder, schema={"id": "bigint"}, schema_evolution="addNewColumns")
+    lake.write(f"{folder}/a.json", "".join(f'{{"id": {i}}}\n' for i in range(300)) + '{"id": 300, "color": "red"}\n')
+    source = lake.config.sources[name]
+    died = lake.ingestor()
+    died._sync_declared_schema(source, died._bronze(source))
+    batch = _Batch(source, died._bronze(source), 1, "ingest", died.plan(source).plan.to_ingest)
+    died._sniff(batch)
+    died._write(batch, batch.bronze.schema())
+    if killed == "after-add-columns":
+        batch.bronze.add_columns({"color": T.StringType()})
+
+    result = lake.run(name)
+
+    assert result.ok and result.recovered_batches == [1] and result.new_columns == ["color"]
+    row = lake.bronze(name).where("id = 300").first()
+    assert row.color == "red" and row._rescued_data is None
+    assert lake.committed(name) == {"a.json": (301, 301, 0, 0)}
+    history = lake.spark.table("test_bronze.ingestion_schema_history").where(F.col("source") == name)
+    assert [r.change for r in history.orderBy("version").collect()] == ["declared", "added_columns"]
 
 
 def test_two_runs_writing_one_batch_never_duplicate(lake):
