@@ -163,7 +163,14 @@ def cmd_ingest_replay(args: argparse.Namespace) -> int:
     result = ingestor.replay(
         source, names=args.file, glob=args.glob, since=_timestamp(args.since), until=_timestamp(args.until)
     )
-    return _report([result])
+    status = _report([result])
+    if result.files and not result.error:
+        # Incremental models merge the new batch's rows: rows the corrected files no longer hold stay downstream.
+        console.print(
+            f"silver and gold add and update the replayed rows; rows the files no longer hold leave them with "
+            f"`lakehouse build --full-refresh --select source:{source.name}+`"
+        )
+    return status
 
 
 def _timestamp(text: str | None):
