@@ -598,10 +598,10 @@ def read_parquet(spark: SparkSession, files: list[FileInfo], schema: T.StructTyp
     file_schemas = parquet_schemas(spark, files)
     for file in files:
         by_schema[file_schemas[file.uri].json()].append(file)
+    types = {field.name: field.dataType for field in schema.fields}
     frames = []
     for schema_json, group in by_schema.items():
         file_schema = T.StructType.fromJson(json.loads(schema_json))
-        types = {field.name: field.dataType for field in schema.fields}
         exact = {field.name for field in file_schema.fields if types.get(field.name) == field.dataType}
         raw = spark.read.parquet(*_paths(group)).select(
             *[
