@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -299,6 +300,15 @@ def with_class_archive(settings: SparkSettings) -> SparkSettings:
     )
 
 
+def use_utc() -> None:
+    """This process's local time zone becomes UTC, Spark's session time zone. PySpark returns a timestamp as a
+    naive datetime in the process's zone: on a laptop at UTC+1, 00:00 UTC came back as 01:00, and a macro that put
+    it back into SQL (a merge window's start, read as UTC) moved it an hour, duplicating keys in merges."""
+    if os.environ.get("TZ") != "UTC":
+        os.environ["TZ"] = "UTC"
+        time.tzset()
+
+
 def get_spark(settings: SparkSettings):
     """The Spark session every command uses: the cluster's on Databricks, the engine's when one runs
     (runtime/engine.py), else the process-wide in-process session with Delta (started here, or returned)."""
@@ -310,6 +320,7 @@ def get_spark(settings: SparkSettings):
         # On a Databricks cluster (the bundle's wheel task): the cluster's session, with its Delta, Unity Catalog
         # and storage, is the one to use; no local Java check, jars, lock or metastore.
         return SparkSession.builder.getOrCreate()
+    use_utc()
     engine = running(settings.state)
     if engine is not None:
         # dbt-spark's session method calls SparkSession.builder.enableHiveSupport().getOrCreate(): SPARK_REMOTE

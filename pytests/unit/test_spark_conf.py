@@ -1,3 +1,4 @@
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -132,3 +133,15 @@ def test_the_users_java_options_reach_the_driver_beside_the_class_archive(tmp_pa
     # The client JIT alone has a 48 MB code cache by default, which a build fills: the cache is sized for every JIT,
     # before the user's options, so that a user's own -XX:ReservedCodeCacheSize wins.
     assert options.index("-XX:ReservedCodeCacheSize=240m") < options.index("-XX:TieredStopAtLevel=1")
+
+
+def test_the_process_reads_timestamps_in_utc_like_spark():
+    """PySpark turns a timestamp into a naive datetime in the process's time zone, and macros put such values back
+    into SQL, which reads them as UTC: the runtime makes the process's zone UTC (here on a host at UTC-5)."""
+    import subprocess
+    import sys
+
+    code = "import datetime; from runtime.spark import use_utc; use_utc(); print(datetime.datetime.fromtimestamp(0))"
+    env = {**os.environ, "TZ": "America/New_York"}
+    shown = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert shown.stdout.strip() == "1970-01-01 00:00:00"
